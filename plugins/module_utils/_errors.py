@@ -1,0 +1,68 @@
+# -*- coding: utf-8 -*-
+# Copyright: apigw.router contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This file is private to this collection: its API may change without notice.
+
+"""The collection's exceptions.
+
+Everything below module entry points raises one of these; the entry point turns
+them into ``fail_json`` in one place. Messages never contain secrets.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+class ApigwRouterError(Exception):
+    """Base class. ``details`` are extra result keys reported with the failure."""
+
+    def __init__(self, msg, **details):
+        super(ApigwRouterError, self).__init__(msg)
+        self.msg = msg
+        self.details = details
+
+
+class ValidationError(ApigwRouterError):
+    """Bad input, refused before any request or write."""
+
+
+class MissingLibraryError(ApigwRouterError):
+    """A required Python library is missing or cannot be imported."""
+
+    def __init__(self, library, exception_text=None, reason=None):
+        msg = "the Python library %s is required%s" % (library, " (%s)" % reason if reason else "")
+        super(MissingLibraryError, self).__init__(msg)
+        self.library = library
+        self.exception_text = exception_text
+        self.reason = reason
+
+
+class ApiError(ApigwRouterError):
+    """The APIG management API answered with an error, or not at all (status -1)."""
+
+    def __init__(self, msg, status=-1, error_code=None, error_msg=None, request_id=None, attempts=0):
+        super(ApiError, self).__init__(
+            msg, status=status, error_code=error_code, error_msg=error_msg,
+            request_id=request_id, attempts=attempts)
+        self.status = status
+        self.error_code = error_code
+        self.error_msg = error_msg
+        self.request_id = request_id
+        self.attempts = attempts
+
+
+class AuthError(ApiError):
+    """Authentication could not be set up or was refused (IAM or the gateway)."""
+
+
+class EtcdError(ApigwRouterError):
+    """etcd could not be reached or refused an operation."""
+
+
+class ConflictError(EtcdError):
+    """Guarded writes kept failing because someone else changed the same keys."""
+
+    def __init__(self, msg, keys=None):
+        super(ConflictError, self).__init__(msg, conflict_keys=sorted(keys or []))
+        self.keys = sorted(keys or [])

@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# Copyright: apigw.router contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This file is private to this collection: its API may change without notice.
+
+"""Input checks shared by both modes; each raises ValidationError naming the item."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import re
+
+from ansible_collections.apigw.router.plugins.module_utils._errors import ValidationError
+
+# Project, instance and API ids end up in URL paths and etcd keys: this pattern
+# leaves no room for '/', '..', '%2F', whitespace or control characters.
+IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
+
+REFRESH_RESOURCES = ("apis", "acls", "vpcs", "throttles", "tenants", "signatures", "certs")
+
+REQ_METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS", "ANY")
+
+
+def describe(value, limit=40):
+    """A short, printable rendering of a bad value for error messages."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "...(%d chars)" % len(text)
+
+
+def check_identifier(what, value):
+    """Return value if it is a valid identifier, else raise naming ``what``."""
+    if not isinstance(value, str) or not IDENTIFIER_RE.match(value):
+        raise ValidationError(
+            "%s %s is not a valid identifier: it must match %s (letters, digits, '_' and '-', "
+            "1 to 64 characters, starting with a letter or digit)"
+            % (what, describe(value), IDENTIFIER_RE.pattern.replace("\\Z", "$")))
+    return value
+
+
+def check_key_prefix(value):
+    """Return the etcd key prefix without a trailing '/', or raise."""
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise ValidationError("key_prefix %s must start with '/'" % describe(value))
+    if "//" in value or ".." in value or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValidationError("key_prefix %s must not contain '//', '..' or control characters"
+                              % describe(value))
+    stripped = value.rstrip("/")
+    if not stripped:
+        raise ValidationError("key_prefix must not be '/' alone")
+    return stripped
+
+
+def check_resources(resources):
+    unknown = [r for r in resources if r not in REFRESH_RESOURCES]
+    if unknown:
+        raise ValidationError("unknown resources %s: choose from %s"
+                              % (", ".join(describe(u) for u in unknown), ", ".join(REFRESH_RESOURCES)))
+    if not resources:
+        raise ValidationError("resources must name at least one resource")
+    # Refresh each resource once, in the order given.
+    seen = []
+    for r in resources:
+        if r not in seen:
+            seen.append(r)
+    return seen
