@@ -1,0 +1,94 @@
+# -*- coding: utf-8 -*-
+# Copyright: apigw.router contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # Connection and authentication options for the APIG management API.
+    DOCUMENTATION = r'''
+options:
+  endpoint:
+    description:
+      - Base URL of the APIG management API, for example C(https://apig.cn-north-4.myhuaweicloud.com).
+      - If not set, the environment variable E(HUAWEICLOUD_APIG_ENDPOINT) is used, else it is derived from O(region).
+    type: str
+  region:
+    description:
+      - Region of the instances; used when O(endpoint) is not set, as C(https://apig.<region>.myhuaweicloud.com),
+        and for the default O(iam_endpoint).
+      - If not set, the environment variable E(HUAWEICLOUD_SDK_REGION) is used.
+    type: str
+  auth_token:
+    description:
+      - An IAM token, sent as C(X-Auth-Token).
+      - If not set, the environment variable E(HUAWEICLOUD_AUTH_TOKEN) is used.
+      - Exactly one authentication method must be given; a token, an AK/SK pair (O(access_key), O(secret_key)), or an
+        IAM password (O(iam_user), O(iam_password), O(iam_domain)).
+    type: str
+  access_key:
+    description:
+      - Access key (AK) for request signing with C(SDK-HMAC-SHA256). It identifies the key and is not secret.
+      - If not set, the environment variable E(HUAWEICLOUD_SDK_AK) is used.
+    type: str
+  secret_key:
+    description:
+      - Secret key (SK) that signs the requests. Never sent, never logged.
+      - If not set, the environment variable E(HUAWEICLOUD_SDK_SK) is used.
+    type: str
+  security_token:
+    description:
+      - Security token of temporary AK/SK credentials, sent as C(X-Security-Token).
+      - If not set, the environment variable E(HUAWEICLOUD_SDK_SECURITY_TOKEN) is used.
+    type: str
+  iam_endpoint:
+    description:
+      - IAM endpoint that issues a project-scoped token for the IAM password method, for example
+        C(https://iam.cn-north-4.myhuaweicloud.com).
+      - If not set, the environment variable E(ANSIBLE_HWC_IDENTITY_ENDPOINT) is used, else it is derived from O(region).
+    type: str
+  iam_user:
+    description:
+      - IAM user name for the IAM password method.
+      - If not set, the environment variable E(ANSIBLE_HWC_USER) is used.
+    type: str
+  iam_password:
+    description:
+      - IAM password for the IAM password method.
+      - If not set, the environment variable E(ANSIBLE_HWC_PASSWORD) is used.
+    type: str
+  iam_domain:
+    description:
+      - IAM domain (account) name of O(iam_user).
+      - If not set, the environment variable E(ANSIBLE_HWC_DOMAIN) is used.
+    type: str
+  validate_certs:
+    description:
+      - Verify the TLS certificate of the management API (and of IAM).
+      - Set to V(false) only for a test endpoint; prefer O(ca_path) for a private CA.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - CA bundle that verifies the management API's certificate.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for each HTTP request.
+    type: float
+    default: 30
+  retries:
+    description:
+      - How many times a retryable failure is retried (HTTP 429, 500, 502, 503, 504, a connection error or a timeout).
+      - HTTP 400, 401, 403 and 404 are never retried.
+    type: int
+    default: 3
+  retry_delay:
+    description:
+      - Seconds before the first retry. Each further retry waits twice as long, with jitter, capped at 30 seconds.
+      - A C(Retry-After) header from the gateway takes precedence.
+    type: float
+    default: 1.0
+'''

@@ -1,0 +1,109 @@
+# -*- coding: utf-8 -*-
+# Copyright: apigw.router contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This file is private to this collection: its API may change without notice.
+
+"""Option groups shared by the modules.
+
+Each group mirrors a doc fragment of the same name in plugins/doc_fragments/, and the
+environment fallbacks live here (not in code) so that ansible-doc and behaviour agree.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.apigw.router.plugins.module_utils._validation import REFRESH_RESOURCES
+
+
+def _env(*names):
+    return (env_fallback, list(names))
+
+
+# Target: one instance or a fleet.
+TARGET = dict(
+    instance_id=dict(type='str'),
+    instances=dict(
+        type='list', elements='dict',
+        options=dict(
+            instance_id=dict(type='str', required=True),
+            project_id=dict(type='str'),
+            endpoint=dict(type='str'),
+            region=dict(type='str'),
+        ),
+    ),
+    project_id=dict(type='str', fallback=_env('HUAWEICLOUD_SDK_PROJECT_ID')),
+    concurrency=dict(type='int', default=16),
+)
+
+TARGET_MUTUALLY_EXCLUSIVE = [('instance_id', 'instances')]
+TARGET_REQUIRED_ONE_OF = [('instance_id', 'instances')]
+
+# APIG management API: where, how to authenticate, how patient to be.
+APIG_CONNECTION = dict(
+    endpoint=dict(type='str', fallback=_env('HUAWEICLOUD_APIG_ENDPOINT')),
+    region=dict(type='str', fallback=_env('HUAWEICLOUD_SDK_REGION')),
+    auth_token=dict(type='str', no_log=True, fallback=_env('HUAWEICLOUD_AUTH_TOKEN')),
+    # The access key identifies, the secret key authenticates: only the latter is secret.
+    access_key=dict(type='str', no_log=False, fallback=_env('HUAWEICLOUD_SDK_AK')),
+    secret_key=dict(type='str', no_log=True, fallback=_env('HUAWEICLOUD_SDK_SK')),
+    security_token=dict(type='str', no_log=True, fallback=_env('HUAWEICLOUD_SDK_SECURITY_TOKEN')),
+    iam_endpoint=dict(type='str', fallback=_env('ANSIBLE_HWC_IDENTITY_ENDPOINT')),
+    iam_user=dict(type='str', fallback=_env('ANSIBLE_HWC_USER')),
+    iam_password=dict(type='str', no_log=True, fallback=_env('ANSIBLE_HWC_PASSWORD')),
+    iam_domain=dict(type='str', fallback=_env('ANSIBLE_HWC_DOMAIN')),
+    validate_certs=dict(type='bool', default=True),
+    ca_path=dict(type='path'),
+    timeout=dict(type='float', default=30.0),
+    retries=dict(type='int', default=3),
+    retry_delay=dict(type='float', default=1.0),
+)
+
+# etcd cluster of the gateway's router.
+ETCD_CONNECTION = dict(
+    etcd_endpoints=dict(type='list', elements='str', default=['http://127.0.0.1:2379'],
+                        fallback=_env('ETCDCTL_ENDPOINTS')),
+    etcd_ca_cert=dict(type='path', fallback=_env('ETCDCTL_CACERT')),
+    etcd_client_cert=dict(type='path', fallback=_env('ETCDCTL_CERT')),
+    etcd_client_key=dict(type='path', no_log=False, fallback=_env('ETCDCTL_KEY')),
+    etcd_user=dict(type='str', fallback=_env('ETCDCTL_USER')),
+    etcd_password=dict(type='str', no_log=True, fallback=_env('ETCDCTL_PASSWORD')),
+    etcd_timeout=dict(type='float', default=10.0),
+    etcd_library=dict(type='str', default='auto', choices=['auto', 'pyetcd', 'etcd3'],
+                      fallback=_env('APIGW_ROUTER_ETCD_LIBRARY')),
+    key_prefix=dict(type='str', default='/apig/router'),
+)
+
+# Where the API resources of an etcd-mode sync (or a drift check) come from.
+SOURCE = dict(
+    apis=dict(type='list', elements='raw'),
+    src=dict(type='path'),
+)
+
+SOURCE_MUTUALLY_EXCLUSIVE = [('apis', 'src')]
+
+# mode: api.
+API_REFRESH = dict(
+    resources=dict(type='list', elements='str', default=['apis'], choices=list(REFRESH_RESOURCES)),
+    wait=dict(type='bool', default=False),
+    wait_timeout=dict(type='int', default=300),
+    wait_sleep=dict(type='int', default=2),
+)
+
+# mode: etcd.
+ETCD_SYNC = dict(
+    prune=dict(type='bool', default=True),
+    allow_empty=dict(type='bool', default=False),
+    max_txn_ops=dict(type='int', default=128),
+    lock_timeout=dict(type='float', default=30.0),
+)
+
+
+def merged(*groups):
+    """One argument_spec out of several option groups (later groups win)."""
+    spec = {}
+    for group in groups:
+        spec.update(group)
+    return spec

@@ -1,0 +1,46 @@
+# -*- coding: utf-8 -*-
+# Copyright: apigw.router contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This file is private to this collection: its API may change without notice.
+
+"""Picks the one authentication method the options ask for.
+
+Each method is a small class in its own file with ``selecting_options``, ``missing(params)``,
+``from_params(params, transport)`` and ``apply(method, url, headers, body, project_id)``.
+Adding a method is one file and one line in AUTH_METHODS.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.apigw.router.plugins.module_utils._auth_aksk import AkSkAuth
+from ansible_collections.apigw.router.plugins.module_utils._auth_password import PasswordAuth
+from ansible_collections.apigw.router.plugins.module_utils._auth_token import TokenAuth
+from ansible_collections.apigw.router.plugins.module_utils._errors import ValidationError
+
+AUTH_METHODS = (TokenAuth, AkSkAuth, PasswordAuth)
+
+
+def selected_method(params):
+    """The auth class the options select; raises ValidationError, offline, naming what is wrong."""
+    chosen = [m for m in AUTH_METHODS if any(params.get(o) for o in m.selecting_options)]
+    if not chosen:
+        raise ValidationError(
+            "no authentication for the APIG management API: give exactly one of auth_token; "
+            "access_key and secret_key; or iam_user, iam_password and iam_domain "
+            "(or their environment variables)")
+    if len(chosen) > 1:
+        given = sorted(o for m in chosen for o in m.selecting_options if params.get(o))
+        raise ValidationError(
+            "conflicting authentication: %s select %s; give exactly one method (options or their "
+            "environment variables)" % (", ".join(given), " and ".join(m.name for m in chosen)))
+    method = chosen[0]
+    missing = method.missing(params)
+    if missing:
+        raise ValidationError("%s authentication needs %s" % (method.name, ", ".join(missing)))
+    return method
+
+
+def build_auth(params, transport):
+    return selected_method(params).from_params(params, transport)

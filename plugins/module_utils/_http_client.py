@@ -1,0 +1,243 @@
+# -*- coding: utf-8 -*-
+# Copyright: apigw.router contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This file is private to this collection: its API may change without notice.
+
+"""The one HTTP client: TLS, timeouts, auth, retries and error parsing live here.
+
+Nobody else builds management API URLs, sleeps between attempts or reads error bodies.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import re
+import threading
+import traceback
+
+from urllib.parse import quote, urlencode, urlsplit
+
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+
+from ansible_collections.apigw.router.plugins.module_utils._errors import (
+    ApiError, MissingLibraryError, ValidationError)
+from ansible_collections.apigw.router.plugins.module_utils._retry import NO_ANSWER, RetryPolicy, parse_retry_after
+
+USER_AGENT = "apigw.router/0.1.0"
+REGION_RE = re.compile(r"^[a-z][a-z0-9-]{1,62}\Z")
+
+# What a failed status means, for the message; 403 is refined by its error code below.
+STATUS_PHRASES = {
+    400: "bad request",
+    401: "authentication failed",
+    403: "forbidden",
+    404: "not found",
+    429: "throttled",
+    500: "server error",
+    502: "bad gateway",
+    503: "service unavailable",
+    504: "gateway timeout",
+}
+NO_ROLE_CODES = ("APIG.1005",)
+
+
+def base_url(endpoint=None, region=None):
+    """The management API's base URL from ``endpoint`` or ``region``, validated."""
+    if endpoint:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValidationError("endpoint %r must be an http:// or https:// URL with a host" % endpoint)
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValidationError("endpoint %r must not carry a query, a fragment or credentials"
+                                  % (parts._replace(netloc=parts.hostname or "").geturl(),))
+        try:
+            parts.port  # raises ValueError on a bad port
+        except ValueError:
+            raise ValidationError("endpoint %r has an invalid port" % endpoint)
+        return endpoint.rstrip("/")
+    if region:
+        if not REGION_RE.match(region):
+            raise ValidationError("region %r is not a valid region name (e.g. cn-north-4)" % region)
+        return "https://apig.%s.myhuaweicloud.com" % region
+    raise ValidationError("endpoint or region is required to reach the APIG management API "
+                          "(or set HUAWEICLOUD_APIG_ENDPOINT / HUAWEICLOUD_SDK_REGION)")
+
+
+def parse_error_body(body, headers=None):
+    """(error_code, error_msg, request_id) from any of the gateway's error shapes.
+
+    Shapes seen: ``{"error_code", "error_msg", "request_id"}`` (APIG), ``{"error": {"code",
+    "message"}}`` (IAM and some proxies) and plain text. The request id may also come only
+    in the X-Request-Id header.
+    """
+    headers = headers or {}
+    request_id = headers.get("X-Request-Id") or headers.get("x-request-id")
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    body = (body or "").strip()
+    code = msg = None
+    try:
+        data = json.loads(body) if body else None
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        if "error_code" in data or "error_msg" in data:
+            code, msg = data.get("error_code"), data.get("error_msg")
+        elif isinstance(data.get("error"), dict):
+            code, msg = data["error"].get("code"), data["error"].get("message")
+        request_id = data.get("request_id") or request_id
+    elif body:
+        msg = body[:500]
+    return (None if code is None else str(code)), (None if msg is None else str(msg)), request_id
+
+
+class Response(object):
+    """A successful answer."""
+
+    def __init__(self, status, headers, body, attempts):
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.attempts = attempts
+        self.request_id = headers.get("X-Request-Id")
+
+    def json(self, what):
+        try:
+            return json.loads(self.body.decode("utf-8")) if self.body else None
+        except ValueError:
+            raise ApiError("%s: the answer is not valid JSON" % what, status=self.status,
+                           request_id=self.request_id, attempts=self.attempts)
+
+
+class HttpTransport(object):
+    """One requests.Session (connection reuse) with TLS settings, timeout and retry policy.
+
+    Thread-safe for concurrent requests: the fleet form shares one transport.
+    """
+
+    def __init__(self, validate_certs=True, ca_path=None, timeout=30.0, retry_policy=None, pool_size=16):
+        if not HAS_REQUESTS:
+            raise MissingLibraryError("requests", REQUESTS_IMPORT_ERROR)
+        self.verify = (ca_path or True) if validate_certs else False
+        self.timeout = timeout
+        self.retry_policy = retry_policy or RetryPolicy()
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(10, pool_size))
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self.session.headers["User-Agent"] = USER_AGENT
+        if not validate_certs:
+            # The user chose this explicitly; one warning per request would drown the output.
+            requests.packages.urllib3.disable_warnings()
+
+    def send(self, method, url, what, body=None, headers=None, auth=None, project_id=None,
+             not_found="not found"):
+        """Send with retries; return a Response for 2xx, else raise ApiError.
+
+        ``auth`` is applied anew for every attempt so that signatures carry a fresh date.
+        """
+        policy = self.retry_policy
+        attempt = 0
+        while True:
+            attempt += 1
+            request_headers = dict(headers or {})
+            if body is not None:
+                request_headers.setdefault("Content-Type", "application/json")
+            if auth is not None:
+                request_headers = auth.apply(method, url, request_headers, body, project_id)
+            retry_after = None
+            try:
+                answer = self.session.request(method, url, data=body, headers=request_headers,
+                                              timeout=self.timeout, verify=self.verify, allow_redirects=False)
+                status = answer.status_code
+                content = answer.content
+            except requests.exceptions.SSLError as exc:
+                # A certificate problem does not fix itself: no retry.
+                raise ApiError("%s: TLS verification failed for %s (%s); give ca_path with the CA that signed "
+                               "the endpoint's certificate, or set validate_certs=false"
+                               % (what, urlsplit(url).netloc, _short(exc)), status=NO_ANSWER, attempts=attempt)
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                    requests.exceptions.ChunkedEncodingError) as exc:
+                status, error = NO_ANSWER, _short(exc)
+                if not policy.should_retry(attempt - 1, status):
+                    raise ApiError("%s: no answer from %s after %d attempt(s): %s"
+                                   % (what, urlsplit(url).netloc, attempt, error),
+                                   status=NO_ANSWER, attempts=attempt)
+            else:
+                if 200 <= status < 300:
+                    return Response(status, answer.headers, content, attempt)
+                code, message, request_id = parse_error_body(content, answer.headers)
+                if not policy.should_retry(attempt - 1, status, code):
+                    raise ApiError(_failure_message(what, status, code, message, request_id, attempt, not_found),
+                                   status=status, error_code=code, error_msg=message,
+                                   request_id=request_id, attempts=attempt)
+                retry_after = parse_retry_after(answer.headers.get("Retry-After"))
+            policy.wait(attempt, retry_after)
+
+
+def _short(exc):
+    """An exception's text, trimmed: requests nests long reprs of its internals."""
+    text = str(exc) or type(exc).__name__
+    return text if len(text) < 300 else text[:300] + "..."
+
+
+def _failure_message(what, status, code, message, request_id, attempts, not_found):
+    if status == 403 and (code in NO_ROLE_CODES or not message):
+        phrase = "forbidden: the credentials lack the op_svc_apig role"
+    elif status == 404:
+        phrase = not_found
+    else:
+        phrase = STATUS_PHRASES.get(status, "unexpected answer")
+    details = ", ".join(p for p in (code, message) if p)
+    text = "%s: %s (HTTP %d%s" % (what, phrase, status, ": " + details if details else "")
+    if request_id:
+        text += ", request_id %s" % request_id
+    if attempts > 1:
+        text += ", after %d attempts" % attempts
+    return text + ")"
+
+
+class ApigClient(object):
+    """The management API of one endpoint, with one authentication method."""
+
+    def __init__(self, transport, endpoint, auth):
+        self.transport = transport
+        self.endpoint = endpoint
+        self.auth = auth
+
+    def call(self, method, path_segments, what, project_id, query=None, body=None, not_found="not found"):
+        """``path_segments`` are joined with '/', each percent-encoded (ids are validated already,
+        quoting is a second line of defence against traversal)."""
+        path = "/" + "/".join(quote(str(s), safe="") for s in path_segments)
+        url = self.endpoint + path
+        if query:
+            # quote (not quote_plus): the signer reads "+" as a literal plus, as the gateway does.
+            url += "?" + urlencode(sorted(query.items()), quote_via=quote)
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        return self.transport.send(method, url, what, body=data, auth=self.auth, project_id=project_id,
+                                   not_found=not_found)
+
+
+class ClientPool(object):
+    """ApigClients by endpoint, sharing one transport and one auth (fleet overrides)."""
+
+    def __init__(self, transport, auth):
+        self.transport = transport
+        self.auth = auth
+        self._clients = {}
+        self._lock = threading.Lock()
+
+    def get(self, endpoint):
+        with self._lock:
+            if endpoint not in self._clients:
+                self._clients[endpoint] = ApigClient(self.transport, endpoint, self.auth)
+            return self._clients[endpoint]

@@ -1,0 +1,192 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: apigw.router contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: apigw_router_info
+short_description: Show the router routes of Huawei Cloud APIG instances in etcd, and their drift
+version_added: 0.1.0
+description:
+  - Reads the routes that the router of one or many APIG dedicated instances has in the gateway's etcd.
+  - With O(compare=true), compares them with a source taken exactly as M(apigw.router.apigw_router_refresh) takes it in
+    its etcd mode (O(apis), O(src), or the management API's ListApisV2) and reports the drift, that is what a sync
+    would create, update and delete. With O(fail_on_drift=true) this is a gate for a CI pipeline.
+  - Never writes anything.
+author:
+  - apigw.router contributors
+extends_documentation_fragment:
+  - apigw.router.apig_connection
+  - apigw.router.etcd_connection
+  - apigw.router.attributes
+  - apigw.router.attributes.READ_ONLY
+requirements:
+  - etcd-sdk-python (imported as C(pyetcd)) or etcd3
+  - requests, when the source is ListApisV2
+  - PyYAML, for a YAML O(src)
+options:
+  instance_id:
+    description:
+      - ID of the APIG dedicated instance.
+      - Exactly one of O(instance_id) and O(instances) is required.
+    type: str
+  instances:
+    description:
+      - A fleet of instances, read at most O(concurrency) at once.
+    type: list
+    elements: dict
+    suboptions:
+      instance_id:
+        description: ID of the instance.
+        type: str
+        required: true
+      project_id:
+        description: Overrides O(project_id) for this instance.
+        type: str
+      endpoint:
+        description: Overrides O(endpoint) for this instance.
+        type: str
+      region:
+        description: Overrides O(region) for this instance.
+        type: str
+  project_id:
+    description:
+      - Project ID of the instances; needed only when O(compare=true) reads the source with ListApisV2.
+      - If not set, the environment variable E(HUAWEICLOUD_SDK_PROJECT_ID) is used.
+    type: str
+  concurrency:
+    description:
+      - With O(instances), how many instances are read at once (1 to 256).
+    type: int
+    default: 16
+  records:
+    description:
+      - Return the route records themselves in RV(routes).
+    type: bool
+    default: false
+  compare:
+    description:
+      - Compare the routes with a source (O(apis), O(src), or ListApisV2 when neither is given) and report RV(in_sync)
+        and RV(drift).
+    type: bool
+    default: false
+  fail_on_drift:
+    description:
+      - With O(compare=true), fail when a sync would change anything.
+    type: bool
+    default: false
+  prune:
+    description:
+      - Count routes that the source no longer has as drift to delete, as a sync with O(prune=true) would.
+    type: bool
+    default: true
+  apis:
+    description:
+      - The API resources to compare with, in the shape of the C(apis) items of ListApisV2.
+    type: list
+    elements: raw
+  src:
+    description:
+      - A JSON or YAML file holding a list of API resources, or a ListApisV2 answer, to compare with.
+    type: path
+seealso:
+  - module: apigw.router.apigw_router_refresh
+'''
+
+EXAMPLES = r'''
+- name: Count the routes of an instance
+  apigw.router.apigw_router_info:
+    instance_id: "{{ apig_instance_id }}"
+    etcd_endpoints: [http://127.0.0.1:2379]
+  register: router
+
+- name: Fail the pipeline when etcd has drifted from the API definitions in git
+  apigw.router.apigw_router_info:
+    instance_id: "{{ apig_instance_id }}"
+    compare: true
+    src: apis/{{ apig_instance_id }}.json
+    fail_on_drift: true
+
+- name: Compare a fleet with what the management API says
+  apigw.router.apigw_router_info:
+    instances: "{{ apig_fleet }}"
+    compare: true
+    project_id: "{{ apig_project_id }}"
+    region: cn-north-4
+    auth_token: "{{ iam_token }}"
+  register: drift
+
+- name: List the drifting instances
+  ansible.builtin.debug:
+    msg: "{{ drift.results | rejectattr('in_sync') | map(attribute='instance_id') | list }}"
+'''
+
+RETURN = r'''
+msg:
+  description: What was found, in one line.
+  returned: always
+  type: str
+count:
+  description: Number of routes of the instance in etcd.
+  returned: single instance
+  type: int
+manifest:
+  description: The instance's manifest as stored, or null when there is none.
+  returned: single instance
+  type: dict
+revision:
+  description: The etcd revision the routes were read at.
+  returned: single instance
+  type: int
+routes:
+  description: The route records, sorted by API id.
+  returned: single instance, with O(records=true)
+  type: list
+  elements: dict
+in_sync:
+  description: Whether a sync from the source would change nothing.
+  returned: single instance, with O(compare=true)
+  type: bool
+drift:
+  description: API ids that a sync would create, update and delete.
+  returned: single instance, with O(compare=true)
+  type: dict
+  sample: {"create": ["a1"], "update": [], "delete": ["z9"]}
+results:
+  description: One result per instance, in input order, each with C(instance_id) and the keys above.
+  returned: with O(instances)
+  type: list
+  elements: dict
+summary:
+  description: Counts over RV(results).
+  returned: with O(instances)
+  type: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.apigw.router.plugins.module_utils import _argspec as spec
+from ansible_collections.apigw.router.plugins.module_utils._runner import execute, run_info
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=spec.merged(
+            spec.TARGET, spec.APIG_CONNECTION, spec.ETCD_CONNECTION, spec.SOURCE,
+            dict(records=dict(type='bool', default=False),
+                 compare=dict(type='bool', default=False),
+                 fail_on_drift=dict(type='bool', default=False),
+                 prune=dict(type='bool', default=True)),
+        ),
+        mutually_exclusive=spec.TARGET_MUTUALLY_EXCLUSIVE + spec.SOURCE_MUTUALLY_EXCLUSIVE,
+        required_one_of=spec.TARGET_REQUIRED_ONE_OF,
+        supports_check_mode=True,
+    )
+    execute(module, run_info)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,307 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: apigw.router contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: apigw_router_refresh
+short_description: Refresh the router of Huawei Cloud APIG dedicated instances
+version_added: 0.1.0
+description:
+  - Brings the router of one or many Huawei Cloud API Gateway (APIG) dedicated instances in step with their API
+    definitions, in one of two modes.
+  - O(mode=api) calls the documented admin endpoint
+    C(PUT /v1/{project_id}/apigw/instances/{instance_id}/op-operations/router/{resource}) for each of O(resources); the
+    gateway then rewrites its ETCD itself. The credentials need the C(op_svc_apig) role.
+  - O(mode=etcd) writes the API resources straight into the gateway's ETCD, idempotently. It reads the routes that are
+    there, computes the difference from the source (O(apis), O(src), or the management API's ListApisV2), and writes only
+    that difference, in transactions where every write is guarded by the revision it was planned against. A second run
+    with the same source changes nothing.
+  - Give O(instance_id) for one instance, or O(instances) for a fleet processed with bounded O(concurrency).
+author:
+  - apigw.router contributors
+extends_documentation_fragment:
+  - apigw.router.apig_connection
+  - apigw.router.etcd_connection
+  - apigw.router.attributes
+  - apigw.router.attributes.CHECK_MODE_FULL
+attributes:
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in C(check_mode)), when in diff mode.
+    support: partial
+    details: In O(mode=etcd) the routes before and after, bounded in size for large changes. O(mode=api) has no diff.
+requirements:
+  - requests
+  - etcd-sdk-python (imported as C(pyetcd)) or etcd3, for O(mode=etcd)
+  - PyYAML, for a YAML O(src)
+options:
+  instance_id:
+    description:
+      - ID of the APIG dedicated instance.
+      - Exactly one of O(instance_id) and O(instances) is required.
+    type: str
+  instances:
+    description:
+      - A fleet of instances, processed at most O(concurrency) at once. One failure does not stop the others; the task
+        fails when any instance failed, and returns RV(results) for all of them.
+    type: list
+    elements: dict
+    suboptions:
+      instance_id:
+        description: ID of the instance.
+        type: str
+        required: true
+      project_id:
+        description: Overrides O(project_id) for this instance.
+        type: str
+      endpoint:
+        description: Overrides O(endpoint) for this instance.
+        type: str
+      region:
+        description: Overrides O(region) for this instance.
+        type: str
+  project_id:
+    description:
+      - Project ID of the instances. Required whenever the management API is called (O(mode=api), and O(mode=etcd)
+        without O(apis) or O(src)).
+      - If not set, the environment variable E(HUAWEICLOUD_SDK_PROJECT_ID) is used.
+    type: str
+  concurrency:
+    description:
+      - With O(instances), how many instances are processed at once (1 to 256).
+    type: int
+    default: 16
+  mode:
+    description:
+      - V(api) calls the gateway's router refresh API; V(etcd) syncs the API resources straight into ETCD.
+    type: str
+    choices: [api, etcd]
+    default: api
+  resources:
+    description:
+      - O(mode=api) only. The router resources to refresh, one PUT each, in this order.
+    type: list
+    elements: str
+    choices: [apis, acls, vpcs, throttles, tenants, signatures, certs]
+    default: [apis]
+  wait:
+    description:
+      - O(mode=api) only. After the refresh, poll C(GET .../op-operations/router/state) until its C(status) is no
+        longer C(working).
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - Seconds to wait with O(wait) before failing.
+    type: int
+    default: 300
+  wait_sleep:
+    description:
+      - Seconds between two polls with O(wait).
+    type: int
+    default: 2
+  apis:
+    description:
+      - O(mode=etcd) only. The API resources to sync, in the shape of the C(apis) items of ListApisV2.
+      - Only published APIs (with a C(run_env_id)) become routes.
+      - Mutually exclusive with O(src). When neither is given, the module reads the instance's APIs with ListApisV2.
+    type: list
+    elements: raw
+  src:
+    description:
+      - O(mode=etcd) only. A JSON or YAML file holding a list of API resources, or a ListApisV2 answer
+        (C({"total":..., "apis":[...]})).
+    type: path
+  prune:
+    description:
+      - O(mode=etcd) only. Delete routes that the source no longer has.
+    type: bool
+    default: true
+  allow_empty:
+    description:
+      - O(mode=etcd) only. A source without any routable API that would delete existing routes fails, unless this is
+        V(true). A guard against wiping a router with an empty or mistaken source.
+    type: bool
+    default: false
+  max_txn_ops:
+    description:
+      - O(mode=etcd) only. Operations per etcd transaction. etcd refuses more than its C(--max-txn-ops) (128 by
+        default).
+    type: int
+    default: 128
+  lock_timeout:
+    description:
+      - O(mode=etcd) only. Seconds to wait for the per-instance lock that keeps two syncs of one instance apart.
+    type: float
+    default: 30
+notes:
+  - In O(mode=api), check mode sends no request and reports C(changed=true), since a refresh always runs.
+  - In O(mode=etcd), check mode reads etcd and reports exactly what a sync would create, update and delete.
+  - Secrets (O(auth_token), O(secret_key), O(security_token), O(iam_password), O(etcd_password)) never appear in
+    results, messages or diffs.
+seealso:
+  - module: apigw.router.apigw_router_info
+  - name: Refresh API resources to ETCD (Huawei Cloud API reference)
+    description: The admin endpoint that O(mode=api) calls.
+    link: https://support.huaweicloud.com/api-apig/apig-api-181031240.html
+'''
+
+EXAMPLES = r'''
+- name: Refresh the API routes of one instance with an IAM token
+  apigw.router.apigw_router_refresh:
+    instance_id: 1d2a5f7b0c9e4e0f8a3b6c2d9e8f7a6b
+    project_id: 0a1b2c3d4e5f67890a1b2c3d4e5f6789
+    region: cn-north-4
+    auth_token: "{{ iam_token }}"
+
+- name: Refresh APIs and ACLs with AK/SK signing and wait for the router
+  apigw.router.apigw_router_refresh:
+    instance_id: "{{ apig_instance_id }}"
+    project_id: "{{ apig_project_id }}"
+    region: cn-north-4
+    access_key: "{{ vault_ak }}"
+    secret_key: "{{ vault_sk }}"
+    resources: [apis, acls]
+    wait: true
+    wait_timeout: 120
+
+- name: Write connection and auth once for every apigw.router module
+  module_defaults:
+    group/apigw.router.apigw:
+      region: cn-north-4
+      project_id: "{{ apig_project_id }}"
+      iam_user: "{{ iam_user }}"
+      iam_password: "{{ vault_iam_password }}"
+      iam_domain: "{{ iam_domain }}"
+  block:
+    - name: Refresh a fleet, 32 instances at a time
+      apigw.router.apigw_router_refresh:
+        instances:
+          - instance_id: 1d2a5f7b0c9e4e0f8a3b6c2d9e8f7a6b
+          - instance_id: 7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29
+            region: ap-southeast-1
+        concurrency: 32
+      register: fleet
+
+    - name: Show the summary
+      ansible.builtin.debug:
+        var: fleet.summary
+
+- name: Sync the published APIs of a file straight into the gateway's etcd
+  apigw.router.apigw_router_refresh:
+    mode: etcd
+    instance_id: "{{ apig_instance_id }}"
+    src: files/apis.json
+    etcd_endpoints:
+      - https://etcd-1.example.internal:2379
+      - https://etcd-2.example.internal:2379
+    etcd_ca_cert: /etc/apig/etcd-ca.pem
+    etcd_client_cert: /etc/apig/etcd-client.pem
+    etcd_client_key: /etc/apig/etcd-client-key.pem
+  diff: true
+'''
+
+RETURN = r'''
+msg:
+  description: What happened, in one line.
+  returned: always
+  type: str
+status:
+  description: The last HTTP status of the refresh; -1 when no HTTP answer came (or in check mode).
+  returned: O(mode=api), single instance
+  type: int
+  sample: 200
+error_code:
+  description: The gateway's error code, for example C(APIG.3500).
+  returned: O(mode=api), single instance
+  type: str
+  sample: APIG.1005
+error_msg:
+  description: The gateway's error message.
+  returned: O(mode=api), single instance
+  type: str
+request_id:
+  description: The gateway's request ID of the last answer (from the body or the C(X-Request-Id) header).
+  returned: O(mode=api), single instance
+  type: str
+attempts:
+  description: HTTP attempts made for the refresh requests, retries included (state polls are not counted).
+  returned: O(mode=api), single instance
+  type: int
+  sample: 1
+resources:
+  description: The resources that were refreshed, in order.
+  returned: O(mode=api), single instance
+  type: list
+  elements: str
+  sample: [apis, acls]
+state:
+  description: The last answer of C(GET .../router/state) with O(wait).
+  returned: O(mode=api) with O(wait), single instance
+  type: dict
+  sample: {"request_id": "1fdcb2e4", "processing": "Finished", "status": "finished", "finished": ["PROJECT", "API"]}
+created:
+  description: IDs of the APIs whose route was created, sorted.
+  returned: O(mode=etcd), single instance
+  type: list
+  elements: str
+updated:
+  description: IDs of the APIs whose route was rewritten, sorted.
+  returned: O(mode=etcd), single instance
+  type: list
+  elements: str
+deleted:
+  description: IDs of the APIs whose route was deleted, sorted.
+  returned: O(mode=etcd), single instance
+  type: list
+  elements: str
+unchanged:
+  description: How many routes were already right.
+  returned: O(mode=etcd), single instance
+  type: int
+revision:
+  description: The etcd revision after the last write, or the current one when nothing was written.
+  returned: O(mode=etcd), single instance
+  type: int
+manifest:
+  description: The instance's manifest, C({"schema", "count", "sha256"}).
+  returned: O(mode=etcd), single instance
+  type: dict
+  sample: {"schema": 1, "count": 42, "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}
+results:
+  description: One result per instance, in input order, each with C(instance_id), C(changed), C(failed), C(msg) and
+    the keys of its mode above.
+  returned: with O(instances)
+  type: list
+  elements: dict
+summary:
+  description: Counts over RV(results).
+  returned: with O(instances)
+  type: dict
+  sample: {"total": 100, "changed": 97, "unchanged": 1, "failed": 2}
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.apigw.router.plugins.module_utils import _argspec as spec
+from ansible_collections.apigw.router.plugins.module_utils._runner import execute, run_refresh
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=spec.merged(
+            spec.TARGET, spec.APIG_CONNECTION, spec.ETCD_CONNECTION, spec.SOURCE, spec.API_REFRESH, spec.ETCD_SYNC,
+            dict(mode=dict(type='str', default='api', choices=['api', 'etcd'])),
+        ),
+        mutually_exclusive=spec.TARGET_MUTUALLY_EXCLUSIVE + spec.SOURCE_MUTUALLY_EXCLUSIVE,
+        required_one_of=spec.TARGET_REQUIRED_ONE_OF,
+        supports_check_mode=True,
+    )
+    execute(module, run_refresh)
+
+
+if __name__ == '__main__':
+    main()

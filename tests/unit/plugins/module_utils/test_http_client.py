@@ -1,0 +1,174 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
+import requests
+
+from ansible_collections.apigw.router.plugins.module_utils._errors import ApiError, ValidationError
+from ansible_collections.apigw.router.plugins.module_utils._http_client import (
+    ApigClient, HttpTransport, base_url, parse_error_body)
+from ansible_collections.apigw.router.plugins.module_utils._retry import RetryPolicy
+
+
+@pytest.mark.parametrize("body, headers, expected", [
+    (b'{"error_code":"APIG.3030","error_msg":"The instance does not exist","request_id":"r1"}', {},
+     ("APIG.3030", "The instance does not exist", "r1")),
+    (b'{"error_code":"APIG.1002","error_msg":"Incorrect token"}', {"X-Request-Id": "hdr"},
+     ("APIG.1002", "Incorrect token", "hdr")),
+    (b'{"error":{"code":"APIG.0308","message":"throttled"}}', {}, ("APIG.0308", "throttled", None)),
+    (b'{"error":{"code":401,"message":"The username or password is wrong.","title":"Unauthorized"}}', {},
+     ("401", "The username or password is wrong.", None)),
+    (b"Bad Gateway", {"X-Request-Id": "x"}, (None, "Bad Gateway", "x")),
+    (b"", {}, (None, None, None)),
+    (b"[1, 2]", {}, (None, "[1, 2]", None)),
+    (u'{"error_code":"APIG.2012","error_msg":"参数无效"}'.encode("utf-8"), {}, ("APIG.2012", u"参数无效", None)),
+    (b"\xff\xfe not utf-8", {}, (None, u"\ufffd\ufffd not utf-8", None)),
+])
+def test_parse_error_body(body, headers, expected):
+    assert parse_error_body(body, headers) == expected
+
+
+@pytest.mark.parametrize("endpoint, region, expected", [
+    ("https://apig.example.com/", None, "https://apig.example.com"),
+    ("http://127.0.0.1:8080", "cn-north-4", "http://127.0.0.1:8080"),
+    (None, "cn-north-4", "https://apig.cn-north-4.myhuaweicloud.com"),
+])
+def test_base_url(endpoint, region, expected):
+    assert base_url(endpoint, region) == expected
+
+
+@pytest.mark.parametrize("endpoint, region, message", [
+    (None, None, "endpoint or region is required"),
+    ("ftp://x", None, "must be an http:// or https:// URL"),
+    ("apig.example.com", None, "must be an http:// or https:// URL"),
+    ("https://apig.example.com/?a=1", None, "must not carry a query"),
+    ("https://user:pw@apig.example.com", None, "must not carry"),
+    ("https://apig.example.com:99999", None, "invalid port"),
+    (None, "cn/north", "not a valid region"),
+    (None, "../x", "not a valid region"),
+])
+def test_base_url_refuses(endpoint, region, message):
+    with pytest.raises(ValidationError, match=message) as err:
+        base_url(endpoint, region)
+    assert "pw" not in str(err.value)
+
+
+class FakeAnswer(object):
+    def __init__(self, status, body=b"", headers=None):
+        self.status_code = status
+        self.content = body
+        self.headers = requests.structures.CaseInsensitiveDict(headers or {})
+
+
+class FakeSession(object):
+    """Plays a script of answers (or exceptions) and records what was sent."""
+
+    def __init__(self, script):
+        self.script = list(script)
+        self.sent = []
+        self.headers = {}
+
+    def mount(self, prefix, adapter):
+        pass
+
+    def request(self, method, url, **kwargs):
+        self.sent.append((method, url, kwargs))
+        step = self.script.pop(0)
+        if isinstance(step, Exception):
+            raise step
+        return step
+
+
+def transport(script, retries=3):
+    slept = []
+    t = HttpTransport(retry_policy=RetryPolicy(retries, 1.0, sleep=slept.append, rand=lambda: 1.0))
+    t.session = FakeSession(script)
+    return t, slept
+
+
+def test_success_first_time():
+    t, slept = transport([FakeAnswer(200, headers={"X-Request-Id": "rq"})])
+    answer = t.send("PUT", "http://h/x", "refresh")
+    assert (answer.status, answer.attempts, answer.request_id, slept) == (200, 1, "rq", [])
+
+
+def test_retries_then_succeeds_with_backoff_and_retry_after():
+    t, slept = transport([
+        FakeAnswer(500, b'{"error_code":"APIG.3500","error_msg":"failed to synchronize data to etcd"}'),
+        FakeAnswer(429, b'{"error_code":"APIG.0308","error_msg":"throttled"}', {"Retry-After": "0.5"}),
+        requests.exceptions.ConnectionError("reset"),
+        FakeAnswer(204),
+    ])
+    answer = t.send("PUT", "http://h/x", "refresh")
+    assert answer.attempts == 4
+    assert slept == [1.0, 0.5, 4.0]
+
+
+@pytest.mark.parametrize("status, code, phrase", [
+    (400, "APIG.2012", "bad request"),
+    (401, "APIG.1002", "authentication failed"),
+    (403, "APIG.1005", "forbidden: the credentials lack the op_svc_apig role"),
+    (403, "APIG.1136", "forbidden (HTTP 403: APIG.1136"),
+    (404, "APIG.3030", "the instance does not exist"),
+])
+def test_client_errors_fail_at_once(status, code, phrase):
+    body = ('{"error_code":"%s","error_msg":"m","request_id":"rid"}' % code).encode()
+    t, slept = transport([FakeAnswer(status, body)])
+    with pytest.raises(ApiError) as err:
+        t.send("PUT", "http://h/x", "refresh", not_found="the instance does not exist")
+    exc = err.value
+    assert (exc.status, exc.error_code, exc.error_msg, exc.request_id, exc.attempts) == (status, code, "m", "rid", 1)
+    assert phrase in exc.msg
+    assert slept == []
+
+
+def test_gives_up_after_retries_with_last_status():
+    t, slept = transport([FakeAnswer(503)] * 3, retries=2)
+    with pytest.raises(ApiError) as err:
+        t.send("PUT", "http://h/x", "refresh")
+    assert (err.value.status, err.value.attempts) == (503, 3)
+    assert "after 3 attempts" in err.value.msg
+    assert len(slept) == 2
+
+
+def test_no_answer_reports_minus_one():
+    t, slept = transport([requests.exceptions.ReadTimeout("slow")] * 2, retries=1)
+    with pytest.raises(ApiError) as err:
+        t.send("GET", "http://h/x", "state")
+    assert (err.value.status, err.value.attempts) == (-1, 2)
+
+
+def test_tls_failure_is_not_retried():
+    t, slept = transport([requests.exceptions.SSLError("certificate verify failed")])
+    with pytest.raises(ApiError, match="ca_path") as err:
+        t.send("GET", "https://h/x", "state")
+    assert err.value.attempts == 1 and slept == []
+
+
+def test_auth_is_applied_on_every_attempt():
+    calls = []
+
+    class CountingAuth(object):
+        def apply(self, method, url, headers, body, project_id):
+            calls.append(project_id)
+            return dict(headers, Authorization="n%d" % len(calls))
+
+    t, _ = transport([FakeAnswer(502), FakeAnswer(200)])
+    t.send("PUT", "http://h/x", "refresh", auth=CountingAuth(), project_id="p1")
+    assert calls == ["p1", "p1"]
+    assert [kw["headers"]["Authorization"] for _, _, kw in t.session.sent] == ["n1", "n2"]
+
+
+def test_client_quotes_every_path_segment():
+    t, _ = transport([FakeAnswer(200)])
+    ApigClient(t, "http://h:1/base", None).call("GET", ("v1", "p", "a/b", ".."), "x", "p", query={"b": 2, "a": 1})
+    assert t.session.sent[0][1] == "http://h:1/base/v1/p/a%2Fb/..?a=1&b=2"
+
+
+def test_validate_certs_and_ca_path():
+    assert HttpTransport(validate_certs=True).verify is True
+    assert HttpTransport(validate_certs=True, ca_path="/ca.pem").verify == "/ca.pem"
+    assert HttpTransport(validate_certs=False, ca_path="/ca.pem").verify is False
