@@ -1,0 +1,132 @@
+# -*- coding: utf-8 -*-
+# Copyright: apigw.router contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This file is private to this collection: its API may change without notice.
+
+"""Desired routes vs what etcd holds -> a Plan. Pure: no I/O, nothing applied here.
+
+Check mode is ``plan()`` without applying it; diff mode is ``render_diff()``; the
+result's created/updated/deleted lists are ``summary()``.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+from collections import namedtuple
+
+from ansible_collections.apigw.router.plugins.module_utils._errors import ValidationError
+from ansible_collections.apigw.router.plugins.module_utils._routes import api_id_of
+
+# A value shown in a diff is cut to this many characters (a stray etcd value may be 1.5 MiB).
+MAX_DIFF_VALUE_CHARS = 4096
+DEFAULT_DIFF_ITEMS = 50
+
+
+class Plan(namedtuple("Plan", ["creates", "updates", "deletes", "unchanged"])):
+    """What a sync must write.
+
+    ``creates`` {key: value bytes} (guard: key absent), ``updates`` {key: (value bytes,
+    mod_revision read)}, ``deletes`` {key: mod_revision read}, ``unchanged`` int.
+    """
+
+    __slots__ = ()
+
+    @property
+    def changed(self):
+        return bool(self.creates or self.updates or self.deletes)
+
+    @property
+    def ops_count(self):
+        return len(self.creates) + len(self.updates) + len(self.deletes)
+
+
+def _check_under(prefix, keys, what):
+    outside = sorted(k for k in keys if not k.startswith(prefix))
+    if outside:
+        raise ValidationError(
+            "%s %d key(s) outside %s (first: %s): refusing to plan a sync that could touch them"
+            % (what, len(outside), prefix, outside[0]), keys_outside=outside[:20])
+
+
+def plan(desired, current, prune=True, prefix=None):
+    """The Plan turning ``current`` ({key: (bytes, mod_revision)}) into ``desired`` ({key: bytes}).
+
+    Keys in ``current`` but not in ``desired`` are deleted only when ``prune``. With
+    ``prefix`` (the instance's ``.../apis/``, ending in '/'), any key outside it in
+    ``desired`` or ``current`` raises ValidationError: a sync never deletes outside it.
+    """
+    if prefix is not None:
+        if not prefix.endswith("/"):
+            raise ValidationError("the routes prefix %r must end with '/'" % prefix)
+        _check_under(prefix, current, "etcd returned")
+        _check_under(prefix, desired, "the desired routes have")
+    creates, updates, deletes = {}, {}, {}
+    unchanged = 0
+    for key, value in desired.items():
+        if key not in current:
+            creates[key] = value
+        elif current[key][0] != value:
+            updates[key] = (value, current[key][1])
+        else:
+            unchanged += 1
+    if prune:
+        for key, (dummy, mod_revision) in current.items():
+            if key not in desired:
+                deletes[key] = mod_revision
+    return Plan(creates, updates, deletes, unchanged)
+
+
+def _id(key):
+    try:
+        return api_id_of(key)
+    except ValueError:
+        return key
+
+
+def summary(plan):
+    """Sorted API ids per kind, as the module returns them."""
+    return {
+        "created": sorted(_id(k) for k in plan.creates),
+        "updated": sorted(_id(k) for k in plan.updates),
+        "deleted": sorted(_id(k) for k in plan.deletes),
+        "unchanged": plan.unchanged,
+    }
+
+
+def _shown(value):
+    """A stored value as a diff shows it: the decoded record, or bounded text when it is not one."""
+    if len(value) <= MAX_DIFF_VALUE_CHARS:
+        try:
+            return json.loads(value.decode("utf-8"))
+        except ValueError:  # includes UnicodeDecodeError and JSONDecodeError
+            pass
+    text = value.decode("utf-8", "replace")
+    if len(text) > MAX_DIFF_VALUE_CHARS:
+        text = text[:MAX_DIFF_VALUE_CHARS] + "...(%d bytes)" % len(value)
+    return text
+
+
+def render_diff(plan, current, desired, max_items=DEFAULT_DIFF_ITEMS):
+    """``{"before": {...}, "after": {...}}`` for Ansible's diff mode, keyed by route key.
+
+    At most ``max_items`` routes of each kind (created, updated, deleted, by key order)
+    are shown; when any is left out both sides carry the same ``"(not shown)"`` counts.
+    """
+    before, after = {}, {}
+    hidden = {}
+    for kind, keys in (("created", plan.creates), ("updated", plan.updates), ("deleted", plan.deletes)):
+        ordered = sorted(keys)
+        if len(ordered) > max_items:
+            hidden[kind] = len(ordered) - max_items
+        for key in ordered[:max_items]:
+            if kind != "created":
+                before[key] = _shown(current[key][0])
+            if kind != "deleted":
+                after[key] = _shown(desired[key])
+    if hidden:
+        note = dict(("%s routes" % kind, count) for kind, count in hidden.items())
+        before["(not shown)"] = note
+        after["(not shown)"] = dict(note)
+    return {"before": before, "after": after}
