@@ -1,0 +1,343 @@
+# -*- coding: utf-8 -*-
+# Copyright: apigw.router contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This file is private to this collection: its API may change without notice.
+
+"""Mode etcd for one instance: lock, read, plan, write in guarded transactions, report.
+
+``sync()`` makes ``<key_prefix>/<instance_id>/apis/`` hold exactly the desired routes
+and the manifest describe them, writing only the difference. ``inspect()`` is its
+read-only counterpart for the info module.
+
+Guarantees:
+
+- A sync first reads and plans without the lock: when there is nothing to do it writes
+  nothing at all (not even the lock key). Otherwise it takes the per-instance lock
+  ``<key_prefix>/<instance_id>/lock``, reads and plans again, and writes. Check mode
+  never takes the lock and never writes.
+- Every write is guarded (``EtcdClient.txn``): a key changed by someone else after it was
+  read is a conflict, answered by reading and planning again (bounded), never by
+  overwriting.
+- Nothing outside the instance's ``apis/`` prefix is deleted; the only other key written
+  is the manifest, in the last transaction, and only when its bytes change.
+- The result reports only what committed transactions did, also when a later
+  transaction fails: the exception then carries ``created``/``updated``/``deleted``/
+  ``revision``/``changed`` of the part that was applied.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+
+from ansible_collections.apigw.router.plugins.module_utils._errors import (
+    ConflictError,
+    EtcdError,
+    ValidationError,
+)
+from ansible_collections.apigw.router.plugins.module_utils._planner import Plan
+from ansible_collections.apigw.router.plugins.module_utils._planner import plan as make_plan
+from ansible_collections.apigw.router.plugins.module_utils._planner import render_diff, summary
+from ansible_collections.apigw.router.plugins.module_utils._routes import (
+    api_id_of,
+    canonical_json,
+    manifest,
+    manifest_key,
+    routes_prefix,
+)
+from ansible_collections.apigw.router.plugins.module_utils._validation import (
+    check_identifier,
+    check_key_prefix,
+)
+
+# etcd refuses requests over 1.5 MiB (--max-request-bytes): keep each transaction's keys
+# and values well under it, leaving room for the guards and protobuf framing.
+TXN_BYTES_BUDGET = 1024 * 1024
+# Per-operation overhead estimate: the compare, the operation and the failure-branch read
+# each carry the key, plus a few bytes of framing each.
+_OP_OVERHEAD = 64
+# etcd's default --max-txn-ops.
+ETCD_MAX_TXN_OPS = 128
+# A holder that dies frees the lock within this many seconds (less than lock_timeout's default).
+LOCK_TTL = 15
+READ_PAGE_SIZE = 1000
+
+
+def lock_key(key_prefix, instance_id):
+    return '%s/%s/lock' % (check_key_prefix(key_prefix), check_identifier('instance_id', instance_id))
+
+
+def _op_cost(op):
+    key_len = len(op[1].encode('utf-8'))
+    value_len = len(op[2]) if op[0] in ('create', 'update') else 0
+    return 3 * key_len + value_len + _OP_OVERHEAD
+
+
+def batches(ops, max_ops, budget=TXN_BYTES_BUDGET):
+    """Split ``ops`` in order into lists of at most ``max_ops`` operations and ~``budget`` bytes.
+
+    An operation larger than the budget alone goes in a transaction of its own (etcd
+    will refuse it if it is over its own limit, and the error names the key).
+    """
+    out, current, size = [], [], 0
+    for op in ops:
+        cost = _op_cost(op)
+        if current and (len(current) >= max_ops or size + cost > budget):
+            out.append(current)
+            current, size = [], 0
+        current.append(op)
+        size += cost
+    if current:
+        out.append(current)
+    return out
+
+
+def _ops_for(plan, manifest_op):
+    """Plan -> guarded operations: creates and updates first (by key), then deletes, manifest last.
+
+    Adding and changing routes before removing old ones means a router that reads between
+    two transactions sees extra routes for a moment, never missing ones.
+    """
+    ops = []
+    writes = [('create', k, v) for k, v in plan.creates.items()]
+    writes += [('update', k, v, m) for k, (v, m) in plan.updates.items()]
+    ops.extend(sorted(writes, key=lambda op: op[1]))
+    ops.extend(('delete', k, m) for k, m in sorted(plan.deletes.items()))
+    if manifest_op:
+        ops.append(manifest_op)
+    return ops
+
+
+def _manifest_op(key, new_bytes, stored):
+    if stored is None:
+        return ('create', key, new_bytes)
+    if stored[0] != new_bytes:
+        return ('update', key, new_bytes, stored[1])
+    return None
+
+
+def _check_keys(ops, prefix, mkey):
+    for op in ops:
+        key = op[1]
+        if key == mkey and op[0] != 'delete':
+            continue
+        if not key.startswith(prefix):
+            raise ValidationError('refusing to %s %s: outside %s' % (op[0], key, prefix))
+
+
+def _decode_manifest(stored):
+    if stored is None:
+        return None
+    try:
+        value = json.loads(stored[0].decode('utf-8'))
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _id(key):
+    """The API id of a route key; a stray key that holds no valid id stands for itself."""
+    try:
+        return api_id_of(key)
+    except ValueError:
+        return key
+
+
+class _Progress:
+    """What committed transactions did, across conflict retries."""
+
+    def __init__(self):
+        self.created, self.updated, self.deleted = set(), set(), set()
+        self.manifest_written = False
+        self.revision = None
+
+    def record(self, ops, revision, mkey):
+        for op in ops:
+            if op[1] == mkey:
+                self.manifest_written = True
+                continue
+            api_id = _id(op[1])
+            if op[0] == 'create':
+                self.created.add(api_id)
+                self.deleted.discard(api_id)
+            elif op[0] == 'update':
+                if api_id not in self.created:
+                    self.updated.add(api_id)
+            else:
+                self.deleted.add(api_id)
+                self.created.discard(api_id)
+                self.updated.discard(api_id)
+        self.revision = revision
+
+    @property
+    def changed(self):
+        return bool(self.created or self.updated or self.deleted or self.manifest_written)
+
+    def report(self):
+        return {'changed': self.changed, 'created': sorted(self.created), 'updated': sorted(self.updated),
+                'deleted': sorted(self.deleted), 'revision': self.revision}
+
+
+def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, allow_empty=False,
+         max_txn_ops=ETCD_MAX_TXN_OPS, lock_timeout=30, check_mode=False, diff=False,
+         max_conflict_retries=5, lock_ttl=LOCK_TTL, page_size=READ_PAGE_SIZE):
+    """Make etcd hold exactly ``desired`` ({route key: canonical bytes}) for one instance.
+
+    Returns the module's etcd-mode result: ``changed``, ``created``, ``updated``,
+    ``deleted`` (sorted API ids), ``unchanged`` (int), ``revision``, ``manifest`` (the
+    manifest of ``desired``), ``msg``, and ``diff`` ({before, after}) when ``diff``.
+    ``revision`` is that of the last committed transaction (the lock's release, one more
+    revision, follows it), or the revision read when nothing was written.
+    Raises ValidationError (an empty source that would delete routes, without
+    ``allow_empty``), ConflictError (still conflicting after ``max_conflict_retries``
+    re-plans) or EtcdError; those carry the applied part in their ``details``.
+    """
+    prefix = routes_prefix(key_prefix, instance_id)
+    mkey = manifest_key(key_prefix, instance_id)
+    if not isinstance(max_txn_ops, int) or max_txn_ops < 1:
+        raise ValidationError('max_txn_ops must be a positive integer, got %r' % (max_txn_ops,))
+    outside = sorted(k for k in desired if not k.startswith(prefix))
+    if outside:
+        raise ValidationError('desired route key %s is outside %s' % (outside[0], prefix))
+    new_manifest = manifest(desired)
+    new_manifest_bytes = canonical_json(new_manifest)
+    progress = _Progress()
+    before = {}  # key -> (value, mod_revision) as read before the write that committed
+
+    def read_and_plan():
+        revision, current = client.read_prefix(prefix, page_size)
+        stored = client.get(mkey)
+        plan = make_plan(desired, current, prune, prefix)
+        if not desired and plan.deletes and not allow_empty:
+            raise ValidationError(
+                'the source has no routable (published) API for instance %s: the sync would delete '
+                'all %d route(s) in etcd; set allow_empty to allow it' % (instance_id, len(plan.deletes)),
+                would_delete=len(plan.deletes))
+        manifest_op = _manifest_op(mkey, new_manifest_bytes, stored)
+        ops = _ops_for(plan, manifest_op)
+        _check_keys(ops, prefix, mkey)
+        return revision, current, stored, plan, manifest_op, ops
+
+    # A first look without the lock: a sync with nothing to do (the common case) then
+    # writes nothing at all, not even the lock key, and leaves the revision as it was.
+    revision, current, stored_manifest, plan, manifest_op, ops = read_and_plan()
+    if check_mode or not ops:
+        shown = _diff(plan, current, desired, mkey, manifest_op is not None, stored_manifest,
+                      new_manifest) if diff else None
+        return _result(instance_id, summary(plan), bool(ops), revision, new_manifest, check_mode,
+                       manifest_op is not None, shown)
+
+    try:
+        with client.lock(lock_key(key_prefix, instance_id), lock_ttl, lock_timeout) as lock:
+            retries = 0
+            while True:
+                # Read again under the lock: the first look may predate another sync.
+                revision, current, stored_manifest, plan, manifest_op, ops = read_and_plan()
+                try:
+                    for batch in batches(ops, max_txn_ops):
+                        if lock.lost:
+                            raise EtcdError('lost the etcd lock %s (its lease expired) in the middle of the '
+                                            'sync of instance %s' % (lock_key(key_prefix, instance_id),
+                                                                     instance_id))
+                        committed = client.txn(batch)
+                        for op in batch:
+                            if op[1] in current:
+                                before.setdefault(op[1], current[op[1]])
+                        progress.record(batch, committed, mkey)
+                except ConflictError as exc:
+                    retries += 1
+                    if retries > max_conflict_retries:
+                        raise ConflictError(
+                            'instance %s: etcd keys kept changing concurrently; gave up after %d re-plans '
+                            '(max_conflict_retries). Last conflicting keys: %s'
+                            % (instance_id, max_conflict_retries, ', '.join(exc.keys[:10])), exc.keys)
+                    continue
+                break
+    except (EtcdError, ValidationError) as exc:
+        if progress.revision is not None:
+            exc.details.update(progress.report())
+            exc.details['manifest'] = new_manifest if progress.manifest_written else _decode_manifest(
+                stored_manifest)
+        raise
+
+    counts = progress.report()
+    desired_ids = set(api_id_of(k) for k in desired)
+    counts['unchanged'] = len(desired_ids - progress.created - progress.updated)
+    done = None
+    if diff:
+        # The plan that the committed writes carried out, against the values they replaced.
+        done = _diff(
+            Plan(dict((k, desired[k]) for k in desired if api_id_of(k) in progress.created),
+                 dict((k, (desired[k], 0)) for k in desired if api_id_of(k) in progress.updated),
+                 dict((k, 0) for k in before if k != mkey and _id(k) in progress.deleted),
+                 counts['unchanged']),
+            before, desired, mkey, progress.manifest_written, stored_manifest, new_manifest)
+    return _result(instance_id, counts, progress.changed,
+                   progress.revision if progress.revision is not None else revision,
+                   new_manifest, False, progress.manifest_written, done)
+
+
+def _diff(plan, current, desired, mkey, manifest_changed, stored_manifest, new_manifest):
+    """render_diff() of the routes, plus the manifest under its key when it changes."""
+    out = render_diff(plan, current, desired)
+    if manifest_changed:
+        if stored_manifest is not None:
+            out['before'][mkey] = _decode_manifest(stored_manifest) or stored_manifest[0].decode('utf-8', 'replace')
+        out['after'][mkey] = new_manifest
+    return out
+
+
+def _result(instance_id, counts, changed, revision, new_manifest, check_mode, manifest_written, diff):
+    result = {
+        'changed': changed,
+        'created': counts['created'],
+        'updated': counts['updated'],
+        'deleted': counts['deleted'],
+        'unchanged': counts['unchanged'],
+        'revision': revision,
+        'manifest': new_manifest,
+    }
+    verb = 'would be ' if check_mode else ''
+    text = 'instance %s: %s' % (instance_id, ', '.join(
+        '%d %s%s' % (len(result[k]), verb, k) for k in ('created', 'updated', 'deleted')))
+    text += ', %d unchanged' % result['unchanged']
+    if manifest_written and not (result['created'] or result['updated'] or result['deleted']):
+        text += ', manifest %srewritten' % verb
+    result['msg'] = '%s%s (etcd revision %d)' % ('check mode: ' if check_mode else '', text, revision)
+    if diff is not None:
+        result['diff'] = diff
+    return result
+
+
+def inspect(client, instance_id, key_prefix='/apig/router', desired=None, prune=True, records=False,
+            page_size=READ_PAGE_SIZE):
+    """What etcd holds for one instance (read-only).
+
+    Returns ``count``, ``manifest`` (the stored one, decoded; None when absent or not JSON),
+    ``revision``; ``routes`` (decoded records, by key) when ``records``; and with
+    ``desired``: ``in_sync`` and ``drift`` ({create, update, delete}: API ids, what a sync
+    with ``prune`` would do; ``in_sync`` also requires the stored manifest to match).
+    """
+    prefix = routes_prefix(key_prefix, instance_id)
+    mkey = manifest_key(key_prefix, instance_id)
+    revision, current = client.read_prefix(prefix, page_size)
+    stored = client.get(mkey)
+    result = {'count': len(current), 'manifest': _decode_manifest(stored), 'revision': revision}
+    if records:
+        routes = []
+        for key in sorted(current):
+            try:
+                routes.append(json.loads(current[key][0].decode('utf-8')))
+            except ValueError:
+                routes.append({'key': key, 'invalid': True,
+                               'value': current[key][0][:256].decode('utf-8', 'replace')})
+        result['routes'] = routes
+    if desired is not None:
+        plan = make_plan(desired, current, prune, prefix)
+        s = summary(plan)
+        result['drift'] = {'create': s['created'], 'update': s['updated'], 'delete': s['deleted']}
+        manifest_ok = _manifest_op(mkey, canonical_json(manifest(desired)), stored) is None
+        result['in_sync'] = not plan.changed and manifest_ok
+        result['manifest_in_sync'] = manifest_ok
+    return result

@@ -1,0 +1,682 @@
+# -*- coding: utf-8 -*-
+# Copyright: apigw.router contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This file is private to this collection: its API may change without notice.
+
+"""The etcd-mode engine (_etcd_client + _etcd_sync) against real etcd servers.
+
+Every outcome is checked out of band with etcdctl (harness.etcd), never with the code under
+test. In-process tests use pyetcd; python-etcd3 cannot share a process with it, so it is
+proven in a subprocess (test_etcd3_library_in_subprocess).
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import grpc
+import pytest
+
+from harness.etcd import etcd_cluster, etcd_single, USER_PASSWORD, ROOT_PASSWORD
+
+from ansible_collections.apigw.router.plugins.module_utils._errors import (
+    ConflictError,
+    EtcdError,
+    MissingLibraryError,
+    ValidationError,
+)
+from ansible_collections.apigw.router.plugins.module_utils._etcd_client import EtcdClient
+from ansible_collections.apigw.router.plugins.module_utils._etcd_sync import inspect, lock_key, sync
+from ansible_collections.apigw.router.plugins.module_utils._routes import (
+    canonical_json,
+    desired_routes,
+    manifest,
+    manifest_key,
+    routes_prefix,
+)
+
+PREFIX = '/apig/router'
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+def api(i, tag='v1', pad=0):
+    return {
+        'id': 'api%05d' % i, 'name': 'api-%d-%s%s' % (i, tag, 'x' * pad), 'group_id': 'g1', 'group_name': 'group',
+        'type': 1, 'req_protocol': 'HTTPS', 'req_method': 'GET', 'req_uri': '/v1/items/%d' % i,
+        'match_mode': 'NORMAL', 'auth_type': 'APP', 'backend_type': 'HTTP', 'cors': False,
+        'run_env_id': 'DEFAULT_ENVIRONMENT_RELEASE_ID', 'run_env_name': 'RELEASE', 'publish_id': 'p%d' % i,
+        'backend_api': {'req_protocol': 'HTTP', 'req_method': 'GET', 'req_uri': '/items/%d' % i,
+                        'url_domain': 'backend.local', 'timeout': 5000, 'retry_count': '-1'},
+        'register_time': '2024-01-01T00:00:00Z',
+    }
+
+
+def routes(instance, ids, tag='v1', pad=0):
+    return desired_routes([api(i, tag, pad) for i in ids], PREFIX, instance)
+
+
+def ids_of(desired):
+    return sorted(k.rsplit('/', 1)[1] for k in desired)
+
+
+def instance_dump(cluster, instance):
+    return cluster.dump('%s/%s/' % (PREFIX, instance))
+
+
+def expected_state(instance, desired):
+    state = dict(desired)
+    state[manifest_key(PREFIX, instance)] = canonical_json(manifest(desired))
+    return state
+
+
+class Interfering:
+    """Wraps an EtcdClient; ``before_txn(n, ops)`` runs before the n-th (1-based) txn."""
+
+    def __init__(self, client, before_txn):
+        self._client = client
+        self._before = before_txn
+        self.txns = 0
+        self.conflicts = 0
+        self.revisions = []
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def txn(self, ops):
+        self.txns += 1
+        self._before(self.txns, ops)
+        try:
+            rev = self._client.txn(ops)
+        except ConflictError:
+            self.conflicts += 1
+            raise
+        self.revisions.append((rev, len(ops)))
+        return rev
+
+
+@pytest.fixture(scope='module')
+def etcd(tmp_path_factory):
+    with etcd_single(tmp_path_factory.mktemp('etcd1')) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def client(etcd):
+    c = EtcdClient(etcd.endpoints, library='pyetcd', timeout=5)
+    yield c
+    c.close()
+
+
+# -- basic sync behaviour -------------------------------------------------------------------
+
+def test_first_sync_writes_exactly_routes_and_manifest(etcd, client):
+    desired = routes('first', range(1, 11))
+    result = sync(client, 'first', desired, key_prefix=PREFIX)
+    assert result['changed'] is True
+    assert result['created'] == ids_of(desired)
+    assert result['updated'] == [] and result['deleted'] == [] and result['unchanged'] == 0
+    assert result['manifest'] == manifest(desired) and result['manifest']['count'] == 10
+    kvs = etcd.dump_kvs('%s/first/' % PREFIX)
+    # One transaction wrote routes and manifest; the lock's release came after it.
+    assert set(mod for _v, mod in kvs.values()) == {result['revision']}
+    assert etcd.revision() == result['revision'] + 1
+    state = instance_dump(etcd, 'first')
+    assert state == expected_state('first', desired)  # exactly: no lock key left, nothing else
+    assert state[manifest_key(PREFIX, 'first')] == canonical_json(manifest(desired))
+    assert 'first' in result['msg'] and '10 created' in result['msg']
+
+
+def test_noop_resync_writes_nothing(etcd, client):
+    desired = routes('noop', range(1, 21))
+    sync(client, 'noop', desired, key_prefix=PREFIX)
+    before = etcd.revision()
+    result = sync(client, 'noop', desired, key_prefix=PREFIX)
+    assert etcd.revision() == before  # not even the lock key was written
+    assert result['changed'] is False
+    assert (result['created'], result['updated'], result['deleted']) == ([], [], [])
+    assert result['unchanged'] == 20
+    assert result['revision'] == before
+    assert instance_dump(etcd, 'noop') == expected_state('noop', desired)
+
+
+def test_drift_is_healed_exactly(etcd, client):
+    desired = routes('drift', range(1, 11))
+    sync(client, 'drift', desired, key_prefix=PREFIX)
+    base = '%s/drift/apis/' % PREFIX
+    etcd.put(base + 'api00003', '{"hand":"edited"}')
+    etcd.delete(base + 'api00005')
+    etcd.put(base + 'stray01', 'x')
+    etcd.put(base + 'not an id!', 'y')  # a stray key that is not even a valid id
+    etcd.put('%s/drift/notes' % PREFIX, 'foreign')  # outside apis/: never touched
+    before_rev = etcd.revision()
+    result = sync(client, 'drift', desired, key_prefix=PREFIX, diff=True)
+    assert result['changed'] is True
+    assert result['updated'] == ['api00003']
+    assert result['created'] == ['api00005']
+    assert sorted(result['deleted']) == sorted(['stray01', base + 'not an id!'])
+    assert result['unchanged'] == 8
+    state = instance_dump(etcd, 'drift')
+    assert state.pop('%s/drift/notes' % PREFIX) == b'foreign'
+    assert state == expected_state('drift', desired)
+    # routes and manifest in one transaction (3 ops + manifest), plus lock put and release
+    assert etcd.revision() - before_rev == 3
+    diff = result['diff']
+    assert diff['before'][base + 'api00003'] == {'hand': 'edited'}
+    assert diff['after'][base + 'api00003'] == json.loads(desired[base + 'api00003'])
+    assert base + 'stray01' in diff['before'] and base + 'stray01' not in diff['after']
+    assert base + 'api00005' in diff['after']
+
+
+def test_check_mode_writes_nothing_but_reports_the_plan(etcd, client):
+    desired = routes('check', range(1, 6))
+    sync(client, 'check', desired, key_prefix=PREFIX)
+    etcd.put('%s/check/apis/api00002' % PREFIX, 'changed by hand')
+    etcd.put('%s/check/apis/extra' % PREFIX, 'x')
+    new = routes('check', range(1, 8))
+    state = instance_dump(etcd, 'check')
+    rev = etcd.revision()
+    result = sync(client, 'check', new, key_prefix=PREFIX, check_mode=True, diff=True)
+    assert etcd.revision() == rev and instance_dump(etcd, 'check') == state
+    assert result['changed'] is True
+    assert result['created'] == ['api00006', 'api00007']
+    assert result['updated'] == ['api00002']
+    assert result['deleted'] == ['extra']
+    assert result['unchanged'] == 4
+    assert result['revision'] == rev
+    assert 'would be' in result['msg']
+    mkey = manifest_key(PREFIX, 'check')
+    assert result['diff']['after'][mkey] == manifest(new)
+    assert result['diff']['before'][mkey] == manifest(desired)
+    # In sync: check mode reports no change.
+    sync(client, 'check', new, key_prefix=PREFIX)
+    again = sync(client, 'check', new, key_prefix=PREFIX, check_mode=True)
+    assert again['changed'] is False and again['unchanged'] == 7
+
+
+def test_manifest_alone_is_repaired(etcd, client):
+    desired = routes('mani', range(1, 4))
+    sync(client, 'mani', desired, key_prefix=PREFIX)
+    etcd.put(manifest_key(PREFIX, 'mani'), '{"schema":1,"count":99,"sha256":"bad"}')
+    result = sync(client, 'mani', desired, key_prefix=PREFIX)
+    assert result['changed'] is True and result['created'] == result['updated'] == result['deleted'] == []
+    assert 'manifest rewritten' in result['msg']
+    assert instance_dump(etcd, 'mani') == expected_state('mani', desired)
+
+
+def test_empty_source_needs_allow_empty(etcd, client):
+    desired = routes('empty', range(1, 6))
+    sync(client, 'empty', desired, key_prefix=PREFIX)
+    state = instance_dump(etcd, 'empty')
+    with pytest.raises(ValidationError) as err:
+        sync(client, 'empty', {}, key_prefix=PREFIX)
+    assert 'allow_empty' in err.value.msg
+    assert instance_dump(etcd, 'empty') == state
+    result = sync(client, 'empty', {}, key_prefix=PREFIX, allow_empty=True)
+    assert result['deleted'] == ids_of(desired) and result['changed'] is True
+    assert instance_dump(etcd, 'empty') == expected_state('empty', {})
+    assert result['manifest']['count'] == 0
+    # An empty source on an empty instance is fine without allow_empty.
+    assert sync(client, 'empty', {}, key_prefix=PREFIX)['changed'] is False
+
+
+def test_prune_false_keeps_extra_routes(etcd, client):
+    sync(client, 'noprune', routes('noprune', range(1, 4)), key_prefix=PREFIX)
+    result = sync(client, 'noprune', routes('noprune', range(3, 6)), key_prefix=PREFIX, prune=False)
+    assert result['created'] == ['api00004', 'api00005'] and result['deleted'] == []
+    keys = sorted(k for k in instance_dump(etcd, 'noprune') if '/apis/' in k)
+    assert [k.rsplit('/', 1)[1] for k in keys] == ['api0000%d' % i for i in range(1, 6)]
+
+
+def test_foreign_keys_are_never_touched(etcd, client):
+    foreign = {
+        '%s/foreign/notes' % PREFIX: b'a',
+        '%s/foreign/apisX/api00001' % PREFIX: b'sibling prefix',
+        '%s/foreign/apis' % PREFIX: b'the prefix without slash',
+        '%s/other/apis/api00001' % PREFIX: b'another instance',
+        '/elsewhere/apis/api00001': b'elsewhere',
+    }
+    for k, v in foreign.items():
+        etcd.put(k, v)
+    sync(client, 'foreign', routes('foreign', range(1, 4)), key_prefix=PREFIX)
+    sync(client, 'foreign', {}, key_prefix=PREFIX, allow_empty=True)
+    for k, v in foreign.items():
+        assert etcd.dump(k)[k] == v
+
+
+def test_inspect_reports_count_manifest_records_and_drift(etcd, client):
+    desired = routes('info', range(1, 6))
+    empty = inspect(client, 'info', PREFIX, desired=desired)
+    assert empty['count'] == 0 and empty['manifest'] is None and empty['in_sync'] is False
+    assert empty['drift']['create'] == ids_of(desired)
+    sync(client, 'info', desired, key_prefix=PREFIX)
+    rev = etcd.revision()
+    info = inspect(client, 'info', PREFIX, desired=desired, records=True)
+    assert info['count'] == 5 and info['manifest'] == manifest(desired) and info['revision'] == rev
+    assert info['in_sync'] is True and info['drift'] == {'create': [], 'update': [], 'delete': []}
+    assert [r['id'] for r in info['routes']] == ids_of(desired)
+    etcd.put('%s/info/apis/api00002' % PREFIX, '{}')
+    info = inspect(client, 'info', PREFIX, desired=routes('info', range(2, 7)))
+    assert info['drift'] == {'create': ['api00006'], 'update': ['api00002'], 'delete': ['api00001']}
+    assert info['in_sync'] is False
+    assert 'routes' not in info and etcd.revision() == rev + 1
+
+
+# -- transactions ---------------------------------------------------------------------------
+
+def test_txn_batching_respects_max_txn_ops(etcd, client):
+    desired = routes('batch', range(1, 301))
+    spy = Interfering(client, lambda n, ops: None)
+    result = sync(spy, 'batch', desired, key_prefix=PREFIX, max_txn_ops=50)
+    assert result['created'] == ids_of(desired)
+    kvs = etcd.dump_kvs('%s/batch/' % PREFIX)
+    by_revision = {}
+    for key, (_value, mod) in kvs.items():
+        by_revision.setdefault(mod, []).append(key)
+    # 301 operations (300 routes + manifest): 7 transactions, each one revision of <= 50 keys.
+    assert len(by_revision) == 7 and spy.txns == 7
+    assert max(len(keys) for keys in by_revision.values()) == 50
+    assert sorted(by_revision) == sorted(rev for rev, _n in spy.revisions)
+    last = max(by_revision)
+    assert manifest_key(PREFIX, 'batch') in by_revision[last]
+    assert result['revision'] == last
+
+
+def test_txn_batching_respects_request_size(etcd, client):
+    # 150 routes of ~20 KB: 128 of them in one transaction would exceed etcd's 1.5 MiB limit.
+    desired = routes('big', range(1, 151), pad=20000)
+    assert sum(sorted(len(v) for v in desired.values())[:128]) > 1.5 * 1024 * 1024
+    spy = Interfering(client, lambda n, ops: None)
+    result = sync(spy, 'big', desired, key_prefix=PREFIX)
+    assert result['created'] == ids_of(desired) and spy.txns >= 3
+    assert instance_dump(etcd, 'big') == expected_state('big', desired)
+
+
+def test_conflict_is_detected_and_replanned(etcd, client):
+    desired = routes('conflict', range(1, 11))
+    target = '%s/conflict/apis/api00007' % PREFIX
+
+    def before(n, ops):
+        if n == 2:  # after the first transaction committed, someone creates one of our keys
+            etcd.put(target, 'written concurrently')
+
+    spy = Interfering(client, before)
+    result = sync(spy, 'conflict', desired, key_prefix=PREFIX, max_txn_ops=4)
+    assert spy.conflicts == 1
+    # Only what committed is claimed: api00007 was created by someone else, we updated it.
+    assert result['updated'] == ['api00007']
+    assert result['created'] == [i for i in ids_of(desired) if i != 'api00007']
+    assert instance_dump(etcd, 'conflict') == expected_state('conflict', desired)
+
+
+def test_conflict_retries_are_bounded(etcd, client):
+    desired = routes('conflict2', range(1, 4))
+    sync(client, 'conflict2', desired, key_prefix=PREFIX)
+    key = '%s/conflict2/apis/api00002' % PREFIX
+    counter = [0]
+
+    def before(n, ops):
+        counter[0] += 1
+        etcd.put(key, 'interference %d' % counter[0])
+
+    etcd.put(key, 'drift')
+    spy = Interfering(client, before)
+    with pytest.raises(ConflictError) as err:
+        sync(spy, 'conflict2', desired, key_prefix=PREFIX, max_conflict_retries=2)
+    assert err.value.keys == [key] and key in err.value.msg
+    assert spy.txns == 3 and spy.conflicts == 3
+    assert 'created' not in err.value.details  # nothing committed, nothing claimed
+    assert etcd.dump(key)[key] == b'interference 3'
+
+
+def test_failed_later_transaction_reports_what_committed(etcd, client):
+    desired = routes('partial', range(1, 9))
+
+    def before(n, ops):
+        if n == 2:
+            raise EtcdError('simulated outage')
+
+    with pytest.raises(EtcdError) as err:
+        sync(Interfering(client, before), 'partial', desired, key_prefix=PREFIX, max_txn_ops=4)
+    details = err.value.details
+    kvs = etcd.dump_kvs('%s/partial/' % PREFIX)
+    written = sorted(k.rsplit('/', 1)[1] for k in kvs)
+    assert details['created'] == written == ['api0000%d' % i for i in range(1, 5)]
+    assert details['changed'] is True and set(mod for _v, mod in kvs.values()) == {details['revision']}
+    # No lock was left behind, and the next sync finishes the job.
+    result = sync(client, 'partial', desired, key_prefix=PREFIX)
+    assert result['created'] == ['api0000%d' % i for i in range(5, 9)] and result['unchanged'] == 4
+
+
+class _Unavailable(grpc.RpcError):
+    def code(self):
+        return grpc.StatusCode.UNAVAILABLE
+
+    def details(self):
+        return 'simulated: connection lost after the request was sent'
+
+
+class LosesFirstTxnReply(EtcdClient):
+    """The first transaction is applied by etcd, but its reply is lost (as when a member dies)."""
+
+    lose = 1
+
+    def _call(self, what, fn):
+        if not what.startswith('a transaction') or not self.lose:
+            return EtcdClient._call(self, what, fn)
+        self.lose -= 1
+        first = [True]
+
+        def applied_then_lost(ep, timeout, metadata):
+            resp = fn(ep, timeout, metadata)
+            if first[0]:
+                first[0] = False
+                raise _Unavailable()
+            return resp
+        return EtcdClient._call(self, what, applied_then_lost)
+
+
+def test_retried_write_whose_reply_was_lost(etcd):
+    c = LosesFirstTxnReply(etcd.endpoints, library='pyetcd')
+    desired = routes('lost', range(1, 6))
+    # The retry's guards fail because of our own first attempt: recognised, not a conflict.
+    result = sync(c, 'lost', desired, key_prefix=PREFIX)
+    assert result['created'] == ids_of(desired)
+    kvs = etcd.dump_kvs('%s/lost/' % PREFIX)
+    assert set(mod for _v, mod in kvs.values()) == {result['revision']}
+    # A delete-only transaction cannot be proven ours: reported as a conflict, never claimed.
+    key = '%s/lost/apis/api00001' % PREFIX
+    c.lose = 1
+    with pytest.raises(ConflictError) as err:
+        c.txn([('delete', key, kvs[key][1])])
+    assert err.value.keys == [key] and key not in etcd.dump(key)
+    c.close()
+
+
+# -- lock -----------------------------------------------------------------------------------
+
+def test_lock_serialises_two_syncs(etcd):
+    windows = {}
+    results = {}
+    errors = []
+
+    class Slow(Interfering):
+        def lock(self, *args, **kwargs):
+            outer = self._client.lock(*args, **kwargs)
+            name = self.name
+
+            class Timed:
+                def __enter__(self):
+                    held = outer.__enter__()
+                    windows[name] = [time.monotonic(), None]
+                    return held
+
+                def __exit__(self, *exc):
+                    windows[name][1] = time.monotonic()
+                    return outer.__exit__(*exc)
+            return Timed()
+
+    def run(name, ids):
+        c = EtcdClient(etcd.endpoints, library='pyetcd')
+        spy = Slow(c, lambda n, ops: time.sleep(0.05))
+        spy.name = name
+        try:
+            results[name] = (sync(spy, 'locked', routes('locked', ids, tag=name), key_prefix=PREFIX,
+                                  max_txn_ops=10), spy.conflicts)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=run, args=('a', range(1, 61))),
+               threading.Thread(target=run, args=('b', range(31, 91)))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    (a0, a1), (b0, b1) = windows['a'], windows['b']
+    assert a1 <= b0 or b1 <= a0, 'the two syncs held the lock at the same time'
+    assert results['a'][1] == results['b'][1] == 0  # serialised: no conflicts at all
+    second = 'b' if b0 > a0 else 'a'
+    ids = range(1, 61) if second == 'a' else range(31, 91)
+    assert instance_dump(etcd, 'locked') == expected_state('locked', routes('locked', ids, tag=second))
+    assert results[second][0]['deleted'] and results[second][0]['updated']
+
+
+def test_lock_waits_and_times_out(etcd, client):
+    key = lock_key(PREFIX, 'busy')
+    with client.lock(key, ttl=10, timeout=5) as held:
+        assert etcd.dump(key)[key] == held.value
+        start = time.monotonic()
+        with pytest.raises(EtcdError) as err:
+            sync(client, 'busy', routes('busy', [1]), key_prefix=PREFIX, lock_timeout=0.5)
+        assert 0.5 <= time.monotonic() - start < 3
+        assert 'lock' in err.value.msg and key in err.value.msg
+    assert etcd.dump(key) == {}  # released
+    assert instance_dump(etcd, 'busy') == {}
+
+
+def test_lock_expires_with_its_lease(etcd, client):
+    key = lock_key(PREFIX, 'lease')
+    # Revoked lease: the key goes at once, another holder gets in, and the first sees it lost.
+    with client.lock(key, ttl=3, timeout=5) as first:
+        etcd.etcdctl(['lease', 'revoke', '%x' % first.lease_id])
+        start = time.monotonic()
+        with client.lock(key, ttl=3, timeout=5):
+            assert time.monotonic() - start < 1
+        deadline = time.monotonic() + 5
+        while not first.lost and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert first.lost
+    # A holder that dies without releasing: its lease expires within the TTL.
+    script = textwrap.dedent('''
+        import os, sys
+        sys.path.insert(0, %r)
+        from ansible_collections.apigw.router.plugins.module_utils._etcd_client import EtcdClient
+        c = EtcdClient(%r, library='pyetcd')
+        held = c.lock(%r, ttl=2, timeout=5)  # keep a reference: a collected generator releases
+        held.__enter__()
+        print('held', flush=True)
+        os._exit(0)
+    ''') % (os.path.join(REPO, 'build', 'dev'), etcd.endpoints, key)
+    out = subprocess.run([sys.executable, '-c', script], stdout=subprocess.PIPE, universal_newlines=True,
+                         timeout=30, check=False)
+    assert out.stdout.strip() == 'held' and key in etcd.dump(key)
+    start = time.monotonic()
+    with client.lock(key, ttl=3, timeout=10):
+        waited = time.monotonic() - start
+    assert 0.5 < waited < 5
+
+
+# -- clusters, TLS, auth ----------------------------------------------------------------------
+
+def test_three_members_with_dead_member_first(tmp_path):
+    with etcd_cluster(tmp_path, size=3) as cluster:
+        dead = cluster.kill_leader()  # also forces an election while we start
+        endpoints = [dead.endpoint] + [m.endpoint for m in cluster.members if m is not dead]
+        c = EtcdClient(endpoints, library='pyetcd', timeout=3)
+        desired = routes('ha', range(1, 51))
+        start = time.monotonic()
+        result = sync(c, 'ha', desired, key_prefix=PREFIX, max_txn_ops=20)
+        assert result['created'] == ids_of(desired)
+        assert time.monotonic() - start < 10
+        assert instance_dump(cluster, 'ha') == expected_state('ha', desired)
+        assert sync(c, 'ha', desired, key_prefix=PREFIX)['changed'] is False
+        c.close()
+
+
+def test_tls_with_client_certificates(tmp_path):
+    with etcd_single(tmp_path, tls=True) as server:
+        kwargs = server.client_kwargs()
+        assert all(e.startswith('https://') for e in kwargs['endpoints'])
+        c = EtcdClient(library='pyetcd', **kwargs)
+        desired = routes('tls', range(1, 6))
+        assert sync(c, 'tls', desired, key_prefix=PREFIX)['created'] == ids_of(desired)
+        assert instance_dump(server, 'tls') == expected_state('tls', desired)
+        c.close()
+        # Without a client certificate the server refuses the handshake.
+        bare = EtcdClient(kwargs['endpoints'], ca_cert=kwargs['ca_cert'], library='pyetcd', timeout=1)
+        with pytest.raises(EtcdError) as err:
+            bare.get('/x')
+        assert kwargs['endpoints'][0] in err.value.msg
+        # Plain http to a TLS port fails too, with the endpoint named.
+        plain = EtcdClient([kwargs['endpoints'][0].replace('https', 'http')], library='pyetcd', timeout=1)
+        with pytest.raises(EtcdError):
+            plain.get('/x')
+
+
+def test_auth_with_range_limited_user(tmp_path):
+    with etcd_single(tmp_path, auth=True) as server:
+        kwargs = server.client_kwargs()
+        c = EtcdClient(library='pyetcd', **kwargs)
+        desired = routes('auth', range(1, 6))
+        result = sync(c, 'auth', desired, key_prefix=PREFIX)  # lock lease, guarded txns, paged read
+        assert result['created'] == ids_of(desired)
+        assert instance_dump(server, 'auth') == expected_state('auth', desired)
+        assert sync(c, 'auth', desired, key_prefix=PREFIX)['changed'] is False
+        assert inspect(c, 'auth', PREFIX)['count'] == 5
+        assert c.current_revision() == server.revision()
+        # Outside the user's range: permission denied, named.
+        with pytest.raises(EtcdError) as err:
+            sync(c, 'auth', desired_routes([api(1)], '/elsewhere', 'auth'), key_prefix='/elsewhere')
+        assert 'permission denied' in err.value.msg
+        c.close()
+        # Wrong password: a clear failure that never shows the password.
+        bad = EtcdClient(kwargs['endpoints'], user='router', password='Wrong-Secret-42', library='pyetcd')
+        with pytest.raises(EtcdError) as err:
+            bad.get('/apig/router/x')
+        assert 'authentication failed' in err.value.msg
+        for text in (str(err.value), repr(err.value.details)):
+            assert 'Wrong-Secret-42' not in text and USER_PASSWORD not in text and ROOT_PASSWORD not in text
+        # No credentials at all.
+        anon = EtcdClient(kwargs['endpoints'], library='pyetcd', timeout=2)
+        with pytest.raises(EtcdError):
+            anon.get('/apig/router/x')
+
+
+# -- large prefixes ---------------------------------------------------------------------------
+
+def small_api(i):
+    return {'id': 'api%05d' % i, 'name': 'n%d-%s' % (i, 'x' * 120), 'req_method': 'GET',
+            'req_uri': '/v1/items/%d' % i, 'run_env_id': 'RELEASE_ID', 'publish_id': 'p%d' % i,
+            'group_id': 'g1', 'auth_type': 'APP'}
+
+
+def test_paged_read_of_20000_routes(etcd, client):
+    desired = desired_routes([small_api(i) for i in range(1, 20501)], PREFIX, 'large')
+    sizes = [len(v) for v in desired.values()]
+    assert 250 <= sum(sizes) / len(sizes) <= 350 and sum(sizes) > 5 * 1024 * 1024  # > gRPC's 4 MiB
+    start = time.monotonic()
+    result = sync(client, 'large', desired, key_prefix=PREFIX)
+    first = time.monotonic() - start
+    assert len(result['created']) == 20500
+    start = time.monotonic()
+    again = sync(client, 'large', desired, key_prefix=PREFIX)
+    noop = time.monotonic() - start
+    assert again['changed'] is False and again['unchanged'] == 20500
+    assert instance_dump(etcd, 'large') == expected_state('large', desired)
+    # A page size larger than the whole prefix still works: too-large pages are halved.
+    rev, everything = client.read_prefix(routes_prefix(PREFIX, 'large'), page_size=100000)
+    assert len(everything) == 20500
+    print('20500 routes: first sync %.2fs, no-op sync %.2fs' % (first, noop))
+
+
+def test_paged_read_is_one_snapshot(etcd, client):
+    prefix = '%s/snap/apis/' % PREFIX
+    for start in range(0, 300, 100):
+        client.txn([('create', prefix + 'k%04d' % i, b'v') for i in range(start, start + 100)])
+    pages = []
+
+    class Meddling(EtcdClient):
+        def _range(self, what, request):
+            resp = EtcdClient._range(self, what, request)
+            pages.append(len(resp.kvs))
+            if len(pages) == 1:  # between the first and the second page
+                etcd.put(prefix + 'k0250', 'changed')
+                etcd.put(prefix + 'k9999', 'added')
+                etcd.delete(prefix + 'k0299')
+            return resp
+
+    m = Meddling(etcd.endpoints, library='pyetcd')
+    rev, kvs = m.read_prefix(prefix, page_size=64)
+    assert pages == [64, 64, 64, 64, 44]
+    assert len(kvs) == 300 and kvs[prefix + 'k0250'][0] == b'v' and prefix + 'k9999' not in kvs
+    assert max(mod for _v, mod in kvs.values()) <= rev < etcd.revision()
+    m.close()
+
+
+# -- libraries ------------------------------------------------------------------------------
+
+def test_library_choice_in_process():
+    assert EtcdClient(['http://127.0.0.1:1'], library='auto').library == 'pyetcd'
+    with pytest.raises(MissingLibraryError) as err:
+        EtcdClient(['http://127.0.0.1:1'], library='etcd3')
+    assert 'both cannot be imported' in err.value.msg
+    with pytest.raises(ValueError):
+        EtcdClient(['http://127.0.0.1:1'], library='etcd4')
+
+
+ETCD3_SCRIPT = '''
+import json, os, sys
+sys.path.insert(0, sys.argv[1])
+assert 'PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION' not in os.environ
+from ansible_collections.apigw.router.plugins.module_utils._errors import ConflictError
+from ansible_collections.apigw.router.plugins.module_utils._etcd_client import EtcdClient
+from ansible_collections.apigw.router.plugins.module_utils._etcd_sync import sync
+from ansible_collections.apigw.router.plugins.module_utils._routes import desired_routes
+apis = json.loads(sys.argv[3])
+desired = desired_routes(apis, '/apig/router', 'lib3')
+c = EtcdClient(json.loads(sys.argv[2]), library='etcd3')
+assert c.library == 'etcd3' and 'pyetcd' not in sys.modules
+out = {'first': sync(c, 'lib3', desired, max_txn_ops=4)}
+out['noop'] = sync(c, 'lib3', desired)
+
+class Meddling(object):
+    def __init__(self, c):
+        self.c, self.n = c, 0
+    def __getattr__(self, name):
+        return getattr(self.c, name)
+    def txn(self, ops):
+        self.n += 1
+        if self.n == 1:  # someone edits a route between our read and our write
+            self.c.txn([('update', ops[0][1], b'concurrent', self.c.get(ops[0][1])[1])])
+        return self.c.txn(ops)
+
+changed = dict(desired)
+key = sorted(changed)[0]
+changed[key] = changed[key].replace(b'"GET"', b'"POST"')
+out['conflict'] = sync(Meddling(c), 'lib3', changed)
+out['protobuf'] = os.environ.get('PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION')
+print(json.dumps(out))
+'''
+
+
+def test_etcd3_library_in_subprocess(etcd, tmp_path):
+    apis = [api(i) for i in range(1, 11)]
+    env = dict(os.environ)
+    env.pop('PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION', None)
+    proc = subprocess.run([sys.executable, '-c', ETCD3_SCRIPT, os.path.join(REPO, 'build', 'dev'),
+                           json.dumps(etcd.endpoints), json.dumps(apis)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                          timeout=60, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    desired = desired_routes(apis, PREFIX, 'lib3')
+    assert out['protobuf'] == 'python'  # set by the client before protobuf was imported
+    assert out['first']['created'] == ids_of(desired) and out['first']['changed'] is True
+    assert out['noop']['changed'] is False and out['noop']['unchanged'] == 10
+    assert out['conflict']['updated'] == ['api00001'] and out['conflict']['unchanged'] == 9
+    changed = dict(desired)
+    key = sorted(changed)[0]
+    changed[key] = changed[key].replace(b'"GET"', b'"POST"')
+    assert instance_dump(etcd, 'lib3') == expected_state('lib3', changed)
