@@ -15,7 +15,10 @@ stamp=$VENV/.requirements.sha256
 want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "bootstrap: installing Python packages"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+  # pip notes every package missing from the machine's local mirrors ("Location ... is
+  # ignored"): noise, dropped; anything else pip says still shows, and its exit code counts.
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements-dev.txt 2>&1 \
+    | sed -u "/WARNING: Location '.*' is ignored/d"
   echo "$want" >"$stamp"
 fi
 
@@ -24,9 +27,24 @@ fi
 mkdir -p build/dev/ansible_collections/apigw
 ln -sfn "$ROOT" build/dev/ansible_collections/apigw/router
 
-# The collection as users get it: built with ansible-galaxy and installed.
-rm -rf build/collections build/dist
-mkdir -p build/dist build/collections
-"$VENV/bin/ansible-galaxy" collection build --force --output-path build/dist . >/dev/null
-"$VENV/bin/ansible-galaxy" collection install --force -p build/collections build/dist/apigw-router-*.tar.gz >/dev/null
-echo "bootstrap: collection installed in build/collections"
+# The collection as users get it: built with ansible-galaxy and installed. Rebuilt only when
+# a shipped file changed, and swapped in whole, so that tests running meanwhile in another
+# shell never see a half-installed collection.
+content=$( { git ls-files -co --exclude-standard -- galaxy.yml meta plugins roles README.md COPYING changelogs \
+             | LC_ALL=C sort | xargs -r sha256sum; } 2>/dev/null | sha256sum | cut -d' ' -f1)
+installed=build/collections/ansible_collections/apigw/router
+if [ "$(cat build/collections/.content.sha256 2>/dev/null)" != "$content" ] || [ ! -f "$installed/MANIFEST.json" ]; then
+  tmp=$(mktemp -d "$ROOT/build/.install.XXXXXX")
+  "$VENV/bin/ansible-galaxy" collection build --force --output-path "$tmp/dist" . >/dev/null
+  # (ANSIBLE_COLLECTIONS_PATH only stops the warning that -p is not a configured path.)
+  ANSIBLE_COLLECTIONS_PATH=$tmp/collections \
+    "$VENV/bin/ansible-galaxy" collection install --force -p "$tmp/collections" "$tmp"/dist/apigw-router-*.tar.gz >/dev/null
+  echo "$content" >"$tmp/collections/.content.sha256"
+  mkdir -p build/dist
+  cp "$tmp"/dist/apigw-router-*.tar.gz build/dist/
+  old=$(mktemp -d "$ROOT/build/.old.XXXXXX")
+  [ -d build/collections ] && mv build/collections "$old/"
+  mv "$tmp/collections" build/collections
+  rm -rf "$tmp" "$old"
+  echo "bootstrap: collection built and installed in build/collections"
+fi

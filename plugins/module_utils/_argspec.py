@@ -73,7 +73,7 @@ ETCD_CONNECTION = dict(
     etcd_timeout=dict(type='float', default=10.0),
     etcd_library=dict(type='str', default='auto', choices=['auto', 'pyetcd', 'etcd3'],
                       fallback=_env('APIGW_ROUTER_ETCD_LIBRARY')),
-    key_prefix=dict(type='str', default='/apig/router'),
+    key_prefix=dict(type='str', default='/apig/router', no_log=False),
 )
 
 # Where the API resources of an etcd-mode sync (or a drift check) come from.

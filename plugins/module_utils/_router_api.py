@@ -54,8 +54,7 @@ class RouterApi(object):
             if not isinstance(page, dict) or not isinstance(page.get("apis"), list):
                 raise ApiError("%s: the answer has no 'apis' list" % what)
             apis = page["apis"]
-            for api in apis:
-                yield api
+            yield from apis
             size = page.get("size", len(apis))
             total = page.get("total", 0)
             if not isinstance(size, int) or not isinstance(total, int):

@@ -17,7 +17,7 @@ description:
     would create, update and delete. With O(fail_on_drift=true) this is a gate for a CI pipeline.
   - Never writes anything.
 author:
-  - apigw.router contributors
+  - apigw.router maintainers (@apigw-router)
 extends_documentation_fragment:
   - apigw.router.apig_connection
   - apigw.router.etcd_connection

@@ -22,7 +22,7 @@ description:
     with the same source changes nothing.
   - Give O(instance_id) for one instance, or O(instances) for a fleet processed with bounded O(concurrency).
 author:
-  - apigw.router contributors
+  - apigw.router maintainers (@apigw-router)
 extends_documentation_fragment:
   - apigw.router.apig_connection
   - apigw.router.etcd_connection

@@ -156,14 +156,14 @@ def test_auth_is_applied_on_every_attempt():
             calls.append(project_id)
             return dict(headers, Authorization="n%d" % len(calls))
 
-    t, _ = transport([FakeAnswer(502), FakeAnswer(200)])
+    t, dummy = transport([FakeAnswer(502), FakeAnswer(200)])
     t.send("PUT", "http://h/x", "refresh", auth=CountingAuth(), project_id="p1")
     assert calls == ["p1", "p1"]
-    assert [kw["headers"]["Authorization"] for _, _, kw in t.session.sent] == ["n1", "n2"]
+    assert [kw["headers"]["Authorization"] for dummy, dummy, kw in t.session.sent] == ["n1", "n2"]
 
 
 def test_client_quotes_every_path_segment():
-    t, _ = transport([FakeAnswer(200)])
+    t, dummy = transport([FakeAnswer(200)])
     ApigClient(t, "http://h:1/base", None).call("GET", ("v1", "p", "a/b", ".."), "x", "p", query={"b": 2, "a": 1})
     assert t.session.sent[0][1] == "http://h:1/base/v1/p/a%2Fb/..?a=1&b=2"
 

@@ -498,9 +498,9 @@ env_lists = st.lists(ids, min_size=1, max_size=4, unique=True)
 
 
 @FUZZ
-@given(envs=env_lists, names=st.lists(st.text(alphabet=st.characters(blacklist_characters="|",
-                                                                     blacklist_categories=("Cs",)),
-                                               max_size=5), min_size=4, max_size=4),
+@given(envs=env_lists,
+       names=st.lists(st.text(alphabet=st.characters(blacklist_characters="|", blacklist_categories=("Cs",)),
+                              max_size=5), min_size=4, max_size=4),
        data=st.data())
 def test_envs_property(envs, names, data):
     publish = ["p%d" % i for i in range(len(envs))]

@@ -1,0 +1,62 @@
+# Every target but `clean` runs hack/bootstrap.sh first: it creates .venv, installs what is
+# missing and installs the collection into build/collections, and is safe to re-run.
+VENV := .venv
+PY := $(VENV)/bin/python
+BOOTSTRAP := bash hack/bootstrap.sh
+
+.PHONY: help demo test sanity units integration bench reliability changelog clean
+
+help:
+	@echo "make demo         local etcd + APIG simulator: refresh, sync, drift check"
+	@echo "make test         everything CI runs (sanity, units, integration, changelog lint)"
+	@echo "make sanity       ansible-test sanity on a copy of the collection"
+	@echo "make units        unit tests"
+	@echo "make integration  integration suites (without the slow ones)"
+	@echo "make bench        benchmarks"
+	@echo "make reliability  the slow suites (large data sets, repeated faults)"
+	@echo "make changelog    lint the fragments and preview the next release's notes"
+	@echo "make clean        remove .venv, build/ and caches"
+
+demo:
+	$(BOOTSTRAP)
+	bash hack/demo.sh
+
+# hack/test.sh runs bootstrap as its first stage.
+test:
+	bash hack/test.sh
+
+sanity:
+	$(BOOTSTRAP)
+	bash hack/sanity.sh
+
+units:
+	$(BOOTSTRAP)
+	$(PY) -m pytest tests/unit
+
+integration:
+	$(BOOTSTRAP)
+	$(PY) -m pytest tests/integration -m "not slow"
+
+bench:
+	$(BOOTSTRAP)
+	bash hack/bench.sh
+
+reliability:
+	$(BOOTSTRAP)
+	$(PY) -m pytest -m slow
+
+# The preview runs `antsibull-changelog release` on a throw-away copy, so nothing here
+# changes; it finds plugins with ansible-doc, hence the venv on PATH.
+changelog:
+	$(BOOTSTRAP)
+	$(VENV)/bin/antsibull-changelog lint
+	@set -e; root=$$PWD; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	dest=$$tmp/ansible_collections/apigw/router; mkdir -p "$$dest"; \
+	for p in galaxy.yml changelogs meta plugins roles; do if [ -e "$$p" ]; then cp -r "$$p" "$$dest"/; fi; done; \
+	cd "$$dest"; PATH="$$root/$(VENV)/bin:$$PATH" "$$root/$(VENV)/bin/antsibull-changelog" release; \
+	echo "--- release preview (nothing in the checkout changed) ---"; cat CHANGELOG.rst
+
+clean:
+	bash hack/sanity.sh --clean
+	rm -rf $(VENV) build tests/output .pytest_cache .hypothesis changelogs/.plugin-cache.yaml
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Everything CI runs: bootstrap, sanity, unit tests, integration tests, changelog lint.
+# Every stage runs even when an earlier one failed (except bootstrap, which they all need);
+# a summary with durations comes last and the exit code is non-zero if any stage failed.
+# pytest's exit code 5 ("no tests collected") is a failure like any other.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+PY=.venv/bin/python
+
+declare -a summary=()
+failed=0
+
+stage() {
+  local name=$1 start rc note=''
+  shift
+  echo
+  echo "=== $name: $*"
+  start=$(date +%s)
+  "$@"
+  rc=$?
+  local took=$(($(date +%s) - start))
+  if [ "$rc" -eq 0 ]; then
+    summary+=("$(printf '  %-12s PASS  %4ss' "$name" "$took")")
+  else
+    failed=1
+    if [ "$rc" -eq 5 ] && [[ "$*" == *pytest* ]]; then note=' (no tests collected)'; fi
+    summary+=("$(printf '  %-12s FAIL  %4ss  rc=%s%s' "$name" "$took" "$rc" "$note")")
+  fi
+  return "$rc"
+}
+
+print_summary() {
+  echo
+  echo "=== summary"
+  printf '%s\n' "${summary[@]}"
+  printf '  %-12s       %4ss\n' total "$SECONDS"
+  if [ "$failed" -ne 0 ]; then echo "=== FAILED"; else echo "=== all stages passed"; fi
+}
+
+if ! stage bootstrap bash hack/bootstrap.sh; then
+  print_summary
+  exit 1
+fi
+stage sanity bash hack/sanity.sh
+stage units "$PY" -m pytest tests/unit
+stage integration "$PY" -m pytest tests/integration -m "not slow"
+stage changelog .venv/bin/antsibull-changelog lint
+
+print_summary
+exit "$failed"
