@@ -186,7 +186,7 @@ def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, al
 
     Returns the module's etcd-mode result: ``changed``, ``created``, ``updated``,
     ``deleted`` (sorted API ids), ``unchanged`` (int), ``revision``, ``manifest`` (the
-    manifest of ``desired``), ``msg``, and ``diff`` ({before, after}) when ``diff``.
+    manifest of the routes left in etcd), ``msg``, and ``diff`` ({before, after}) when ``diff``.
     ``revision`` is that of the last committed transaction (the lock's release, one more
     revision, follows it), or the revision read when nothing was written.
     Raises ValidationError (an empty source that would delete routes, without
@@ -200,8 +200,6 @@ def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, al
     outside = sorted(k for k in desired if not k.startswith(prefix))
     if outside:
         raise ValidationError('desired route key %s is outside %s' % (outside[0], prefix))
-    new_manifest = manifest(desired)
-    new_manifest_bytes = canonical_json(new_manifest)
     progress = _Progress()
     before = {}  # key -> (value, mod_revision) as read before the write that committed
 
@@ -214,14 +212,15 @@ def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, al
                 'the source has no routable (published) API for instance %s: the sync would delete '
                 'all %d route(s) in etcd; set allow_empty to allow it' % (instance_id, len(plan.deletes)),
                 would_delete=len(plan.deletes))
-        manifest_op = _manifest_op(mkey, new_manifest_bytes, stored)
+        new_manifest = manifest(routes_after(desired, current, plan))
+        manifest_op = _manifest_op(mkey, canonical_json(new_manifest), stored)
         ops = _ops_for(plan, manifest_op)
         _check_keys(ops, prefix, mkey)
-        return revision, current, stored, plan, manifest_op, ops
+        return revision, current, stored, plan, new_manifest, manifest_op, ops
 
     # A first look without the lock: a sync with nothing to do (the common case) then
     # writes nothing at all, not even the lock key, and leaves the revision as it was.
-    revision, current, stored_manifest, plan, manifest_op, ops = read_and_plan()
+    revision, current, stored_manifest, plan, new_manifest, manifest_op, ops = read_and_plan()
     if check_mode or not ops:
         shown = _diff(plan, current, desired, mkey, manifest_op is not None, stored_manifest,
                       new_manifest) if diff else None
@@ -233,7 +232,7 @@ def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, al
             retries = 0
             while True:
                 # Read again under the lock: the first look may predate another sync.
-                revision, current, stored_manifest, plan, manifest_op, ops = read_and_plan()
+                revision, current, stored_manifest, plan, new_manifest, manifest_op, ops = read_and_plan()
                 try:
                     for batch in batches(ops, max_txn_ops):
                         if lock.lost:
@@ -276,6 +275,17 @@ def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, al
     return _result(instance_id, counts, progress.changed,
                    progress.revision if progress.revision is not None else revision,
                    new_manifest, False, progress.manifest_written, done)
+
+
+def routes_after(desired, current, plan):
+    """The routes the prefix holds once ``plan`` is applied: ``desired`` plus, without prune,
+    the routes the source lacks. The manifest describes these, since the router checks
+    what it reads against it."""
+    kept = dict((k, v[0]) for k, v in current.items() if k not in desired and k not in plan.deletes)
+    if not kept:
+        return desired
+    kept.update(desired)
+    return kept
 
 
 def _diff(plan, current, desired, mkey, manifest_changed, stored_manifest, new_manifest):
@@ -337,7 +347,8 @@ def inspect(client, instance_id, key_prefix='/apig/router', desired=None, prune=
         plan = make_plan(desired, current, prune, prefix)
         s = summary(plan)
         result['drift'] = {'create': s['created'], 'update': s['updated'], 'delete': s['deleted']}
-        manifest_ok = _manifest_op(mkey, canonical_json(manifest(desired)), stored) is None
+        manifest_ok = _manifest_op(mkey, canonical_json(manifest(routes_after(desired, current, plan))),
+                                   stored) is None
         result['in_sync'] = not plan.changed and manifest_ok
         result['manifest_in_sync'] = manifest_ok
     return result
