@@ -18,7 +18,7 @@ import signal
 import sys
 import threading
 
-from apig_sim import __version__
+from apig_sim import __version__, hooks
 from apig_sim.config import ConfigError, load
 from apig_sim.server import serve
 
@@ -34,6 +34,10 @@ def parse_args(argv):
     parser.add_argument("--port-file", help="write the chosen port to this file once listening")
     parser.add_argument("--log", help="append the request log here, one JSON object a line")
     parser.add_argument("--verbose", action="store_true", help="access log lines on stderr")
+    parser.add_argument("--etcd-endpoints", default="",
+                        help="comma-separated etcd endpoints: a refresh of apis writes the routes there")
+    parser.add_argument("--etcd-key-prefix", default="/apig/router", help="key prefix of the routes in etcd")
+    parser.add_argument("--etcd-timeout", type=float, default=5.0, help="seconds per etcd request")
     parser.add_argument("--version", action="version", version="apig_sim " + __version__)
     return parser.parse_args(argv)
 
@@ -52,6 +56,7 @@ def main(argv=None):
     except ConfigError as exc:
         sys.stderr.write("apig_sim: bad config: %s\n" % exc)
         return 2
+    hooks.configure([e for e in args.etcd_endpoints.split(",") if e], args.etcd_key_prefix, args.etcd_timeout)
     try:
         server, thread = serve(config, args.host, args.port, log_path=args.log,
                                verbose=args.verbose)

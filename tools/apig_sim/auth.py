@@ -26,18 +26,23 @@ import time
 from apig_sim.errors import ApigError, IamError
 
 _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_SIGNER_MODULE = "ansible_collections.apigw.router.plugins.module_utils._signer"
+_MODULE_UTILS = "ansible_collections.apigw.router.plugins.module_utils."
 
 
 def import_signer():
-    """Import the collection's signer, making ``ansible_collections.apigw.router`` importable.
+    return import_collection_module("_signer")
+
+
+def import_collection_module(name):
+    """Import one of the collection's module_utils, making ``ansible_collections.apigw.router`` importable.
 
     Tried in order: as installed/on sys.path already; via the repo's build/dev tree
     (hack/bootstrap.sh links build/dev/ansible_collections/apigw/router to the repo);
     via the same link made in a temporary directory.
     """
+    module = _MODULE_UTILS + name
     try:
-        return importlib.import_module(_SIGNER_MODULE)
+        return importlib.import_module(module)
     except ImportError:
         pass
     dev = os.path.join(_REPO_ROOT, "build", "dev")
@@ -51,7 +56,7 @@ def import_signer():
     for name in list(sys.modules):
         if name == "ansible_collections" or name.startswith("ansible_collections.apigw"):
             del sys.modules[name]
-    return importlib.import_module(_SIGNER_MODULE)
+    return importlib.import_module(module)
 
 
 class Identity:

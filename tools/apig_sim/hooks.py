@@ -2,24 +2,54 @@
 # Copyright: apigw.router contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""What a refresh does beyond answering 200: the one place to extend.
+"""What a refresh does beyond answering 200.
 
-Today ``on_refresh`` only summarises; the server records that summary in
-GET /_sim/refreshes. The next step (a refresh of ``apis`` writing the instance's
-published APIs into a real etcd with the collection's sync engine) replaces its body:
-the arguments already carry everything the sync needs, and raising SyncFailed makes
-the PUT answer 500 APIG.3500 ("Failed to synchronize data to etcd."), the gateway's
-own failure, so the modules' retry path can be tested end to end.
+With an etcd (``--etcd-endpoints``), a refresh of ``apis`` writes the instance's published
+APIs into it with the collection's own sync engine and layout, as the real gateway writes
+its router data; so the API mode and the etcd mode of the module can be compared byte for
+byte. When etcd cannot be written, the PUT answers 500 APIG.3500 ("Failed to synchronize
+data to etcd."), the gateway's own failure. The other resources have no etcd layout in
+this collection: they are only recorded.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import threading
+
+from apig_sim.auth import import_collection_module
 from apig_sim.data import is_published
 
 
 class SyncFailed(Exception):
     """The refresh could not write the router data; answered as APIG.3500."""
+
+
+class _Etcd(object):
+    """The simulator's etcd connection, configured once at start-up."""
+
+    def __init__(self):
+        self.endpoints = None
+        self.key_prefix = "/apig/router"
+        self.timeout = 5.0
+        self._client = None
+        self._lock = threading.Lock()
+
+    def client(self):
+        with self._lock:
+            if self._client is None:
+                etcd_client = import_collection_module("_etcd_client")
+                self._client = etcd_client.EtcdClient(self.endpoints, timeout=self.timeout)
+            return self._client
+
+
+ETCD = _Etcd()
+
+
+def configure(etcd_endpoints=None, key_prefix="/apig/router", etcd_timeout=5.0):
+    ETCD.endpoints = etcd_endpoints or None
+    ETCD.key_prefix = key_prefix
+    ETCD.timeout = etcd_timeout
 
 
 def on_refresh(project_id, instance_id, resource, apis):
@@ -33,4 +63,20 @@ def on_refresh(project_id, instance_id, resource, apis):
     """
     if resource != "apis":
         return {}
-    return {"apis": len(apis), "published": sum(1 for api in apis if is_published(api))}
+    details = {"apis": len(apis), "published": sum(1 for api in apis if is_published(api))}
+    if ETCD.endpoints:
+        details["etcd"] = _write_routes(instance_id, apis)
+    return details
+
+
+def _write_routes(instance_id, apis):
+    routes = import_collection_module("_routes")
+    errors = import_collection_module("_errors")
+    sync = import_collection_module("_etcd_sync").sync
+    try:
+        desired = routes.desired_routes(apis, ETCD.key_prefix, instance_id)
+        # The gateway owns its router data: an empty API list empties the router.
+        result = sync(ETCD.client(), instance_id, desired, key_prefix=ETCD.key_prefix, allow_empty=True)
+    except errors.ApigwRouterError as exc:
+        raise SyncFailed(exc.msg)
+    return {k: result[k] for k in ("created", "updated", "deleted", "unchanged", "revision")}

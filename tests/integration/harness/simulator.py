@@ -44,8 +44,11 @@ class SimulatorError(RuntimeError):
 
 class Simulator:
     def __init__(self, config, workdir=None, startup_timeout=20.0, admin_timeout=10.0,
-                 stop_timeout=5.0, verbose=False, python=None):
+                 stop_timeout=5.0, verbose=False, python=None, etcd_endpoints=None,
+                 etcd_key_prefix=None):
         self._config = config
+        self.etcd_endpoints = list(etcd_endpoints or [])
+        self.etcd_key_prefix = etcd_key_prefix
         self._own_workdir = workdir is None
         self.workdir = str(workdir) if workdir is not None else None
         self.startup_timeout = startup_timeout
@@ -95,6 +98,10 @@ class Simulator:
                "--log", self.log_path]
         if self.verbose:
             cmd.append("--verbose")
+        if self.etcd_endpoints:
+            cmd += ["--etcd-endpoints", ",".join(self.etcd_endpoints)]
+        if self.etcd_key_prefix:
+            cmd += ["--etcd-key-prefix", self.etcd_key_prefix]
         self._stdout = open(os.path.join(self.workdir, "apig_sim.stdout"), "wb")
         self._stderr = open(os.path.join(self.workdir, "apig_sim.stderr"), "wb")
         self.proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
