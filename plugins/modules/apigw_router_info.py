@@ -19,6 +19,8 @@ description:
 author:
   - apigw.router maintainers (@apigw-router)
 extends_documentation_fragment:
+  - apigw.router.target
+  - apigw.router.target.SOURCE
   - apigw.router.apig_connection
   - apigw.router.etcd_connection
   - apigw.router.attributes
@@ -28,40 +30,6 @@ requirements:
   - requests, when the source is ListApisV2
   - PyYAML, for a YAML O(src)
 options:
-  instance_id:
-    description:
-      - ID of the APIG dedicated instance.
-      - Exactly one of O(instance_id) and O(instances) is required.
-    type: str
-  instances:
-    description:
-      - A fleet of instances, read at most O(concurrency) at once.
-    type: list
-    elements: dict
-    suboptions:
-      instance_id:
-        description: ID of the instance.
-        type: str
-        required: true
-      project_id:
-        description: Overrides O(project_id) for this instance.
-        type: str
-      endpoint:
-        description: Overrides O(endpoint) for this instance.
-        type: str
-      region:
-        description: Overrides O(region) for this instance.
-        type: str
-  project_id:
-    description:
-      - Project ID of the instances; needed only when O(compare=true) reads the source with ListApisV2.
-      - If not set, the environment variable E(HUAWEICLOUD_SDK_PROJECT_ID) is used.
-    type: str
-  concurrency:
-    description:
-      - With O(instances), how many instances are read at once (1 to 256).
-    type: int
-    default: 16
   records:
     description:
       - Return the route records themselves in RV(routes).
@@ -83,15 +51,6 @@ options:
       - Count routes that the source no longer has as drift to delete, as a sync with O(prune=true) would.
     type: bool
     default: true
-  apis:
-    description:
-      - The API resources to compare with, in the shape of the C(apis) items of ListApisV2.
-    type: list
-    elements: raw
-  src:
-    description:
-      - A JSON or YAML file holding a list of API resources, or a ListApisV2 answer, to compare with.
-    type: path
 seealso:
   - module: apigw.router.apigw_router_refresh
 '''

@@ -24,6 +24,8 @@ description:
 author:
   - apigw.router maintainers (@apigw-router)
 extends_documentation_fragment:
+  - apigw.router.target
+  - apigw.router.target.SOURCE
   - apigw.router.apig_connection
   - apigw.router.etcd_connection
   - apigw.router.attributes
@@ -38,42 +40,6 @@ requirements:
   - etcd-sdk-python (imported as C(pyetcd)) or etcd3, for O(mode=etcd)
   - PyYAML, for a YAML O(src)
 options:
-  instance_id:
-    description:
-      - ID of the APIG dedicated instance.
-      - Exactly one of O(instance_id) and O(instances) is required.
-    type: str
-  instances:
-    description:
-      - A fleet of instances, processed at most O(concurrency) at once. One failure does not stop the others; the task
-        fails when any instance failed, and returns RV(results) for all of them.
-    type: list
-    elements: dict
-    suboptions:
-      instance_id:
-        description: ID of the instance.
-        type: str
-        required: true
-      project_id:
-        description: Overrides O(project_id) for this instance.
-        type: str
-      endpoint:
-        description: Overrides O(endpoint) for this instance.
-        type: str
-      region:
-        description: Overrides O(region) for this instance.
-        type: str
-  project_id:
-    description:
-      - Project ID of the instances. Required whenever the management API is called (O(mode=api), and O(mode=etcd)
-        without O(apis) or O(src)).
-      - If not set, the environment variable E(HUAWEICLOUD_SDK_PROJECT_ID) is used.
-    type: str
-  concurrency:
-    description:
-      - With O(instances), how many instances are processed at once (1 to 256).
-    type: int
-    default: 16
   mode:
     description:
       - V(api) calls the gateway's router refresh API; V(etcd) syncs the API resources straight into ETCD.
@@ -103,18 +69,6 @@ options:
       - Seconds between two polls with O(wait).
     type: int
     default: 2
-  apis:
-    description:
-      - O(mode=etcd) only. The API resources to sync, in the shape of the C(apis) items of ListApisV2.
-      - Only published APIs (with a C(run_env_id)) become routes.
-      - Mutually exclusive with O(src). When neither is given, the module reads the instance's APIs with ListApisV2.
-    type: list
-    elements: raw
-  src:
-    description:
-      - O(mode=etcd) only. A JSON or YAML file holding a list of API resources, or a ListApisV2 answer
-        (C({"total":..., "apis":[...]})).
-    type: path
   prune:
     description:
       - O(mode=etcd) only. Delete routes that the source no longer has.
@@ -144,9 +98,6 @@ notes:
     results, messages or diffs.
 seealso:
   - module: apigw.router.apigw_router_info
-  - name: Refresh API resources to ETCD (Huawei Cloud API reference)
-    description: The admin endpoint that O(mode=api) calls.
-    link: https://support.huaweicloud.com/api-apig/apig-api-181031240.html
 '''
 
 EXAMPLES = r'''

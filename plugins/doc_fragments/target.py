@@ -1,0 +1,65 @@
+# -*- coding: utf-8 -*-
+# Copyright: apigw.router contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # Which instances a module works on: one, or a fleet.
+    DOCUMENTATION = r'''
+options:
+  instance_id:
+    description:
+      - ID of the APIG dedicated instance.
+      - Exactly one of O(instance_id) and O(instances) is required.
+    type: str
+  instances:
+    description:
+      - A fleet of instances, processed at most O(concurrency) at once. One failure does not stop the others; the task
+        fails when any instance failed, and returns RV(ignore:results) for all of them.
+    type: list
+    elements: dict
+    suboptions:
+      instance_id:
+        description: ID of the instance.
+        type: str
+        required: true
+      project_id:
+        description: Overrides O(project_id) for this instance.
+        type: str
+      endpoint:
+        description: Overrides O(endpoint) for this instance.
+        type: str
+      region:
+        description: Overrides O(region) for this instance.
+        type: str
+  project_id:
+    description:
+      - Project ID of the instances, needed whenever the management API is called.
+      - If not set, the environment variable E(HUAWEICLOUD_SDK_PROJECT_ID) is used.
+    type: str
+  concurrency:
+    description:
+      - With O(instances), how many instances are processed at once (1 to 256).
+    type: int
+    default: 16
+'''
+
+    # Where the API resources come from, for an etcd-mode sync or a drift check.
+    SOURCE = r'''
+options:
+  apis:
+    description:
+      - The API resources, in the shape of the C(apis) items of ListApisV2. Only published APIs (with a C(run_env_id))
+        become routes.
+      - Mutually exclusive with O(src). When neither is given, the module reads each instance's APIs from the management
+        API with ListApisV2, paging by 500.
+    type: list
+    elements: raw
+  src:
+    description:
+      - A JSON or YAML file holding a list of API resources, or a ListApisV2 answer (C({"total":..., "apis":[...]})).
+    type: path
+'''
