@@ -92,6 +92,9 @@ options:
     type: float
     default: 30
 notes:
+  - Every instance's work is bounded in time, so a fleet call is too. In O(mode=api), each request by O(timeout),
+    its retries by O(retries) and the backoff cap of 30 seconds, and the wait by O(wait_timeout). In O(mode=etcd), each
+    etcd request by O(etcd_timeout) per endpoint, and the wait for the lock by O(lock_timeout).
   - In O(mode=api), check mode sends no request and reports C(changed=true), since a refresh always runs.
   - In O(mode=etcd), check mode reads etcd and reports exactly what a sync would create, update and delete.
   - Secrets (O(auth_token), O(secret_key), O(security_token), O(iam_password), O(etcd_password)) never appear in

@@ -2,7 +2,7 @@
 # Copyright: apigw.router contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Command line: ``python -m apig_sim --config FILE --port N [--host H] [--log FILE]``.
+"""Command line: ``python -m apig_sim --config FILE --port N [--host H] [--log FILE] [--tls-cert C --tls-key K]``.
 
 Prints ``apig_sim listening on http://HOST:PORT`` once the socket listens and, with
 ``--port-file``, writes the port there (atomically), so a test that asked for
@@ -34,6 +34,8 @@ def parse_args(argv):
     parser.add_argument("--port-file", help="write the chosen port to this file once listening")
     parser.add_argument("--log", help="append the request log here, one JSON object a line")
     parser.add_argument("--verbose", action="store_true", help="access log lines on stderr")
+    parser.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain)")
+    parser.add_argument("--tls-key", help="PEM private key of --tls-cert (if not in the same file)")
     parser.add_argument("--etcd-endpoints", default="",
                         help="comma-separated etcd endpoints: a refresh of apis writes the routes there")
     parser.add_argument("--etcd-key-prefix", default="/apig/router", help="key prefix of the routes in etcd")
@@ -59,9 +61,9 @@ def main(argv=None):
     hooks.configure([e for e in args.etcd_endpoints.split(",") if e], args.etcd_key_prefix, args.etcd_timeout)
     try:
         server, thread = serve(config, args.host, args.port, log_path=args.log,
-                               verbose=args.verbose)
-    except OSError as exc:
-        sys.stderr.write("apig_sim: cannot listen on %s:%s: %s\n" % (args.host, args.port, exc))
+                               verbose=args.verbose, tls_cert=args.tls_cert, tls_key=args.tls_key)
+    except OSError as exc:  # the port, or (ssl.SSLError, missing file) the TLS certificate or key
+        sys.stderr.write("apig_sim: cannot serve on %s:%s: %s\n" % (args.host, args.port, exc))
         return 1
     host, port = server.server_address[:2]
     stop = threading.Event()
@@ -73,7 +75,7 @@ def main(argv=None):
     signal.signal(signal.SIGINT, _stop)
     if args.port_file:
         _write_port_file(args.port_file, port)
-    print("apig_sim listening on http://%s:%d" % (host, port), flush=True)
+    print("apig_sim listening on %s://%s:%d" % ("https" if args.tls_cert else "http", host, port), flush=True)
     try:
         # Wake up now and then: a signal handler only runs between bytecodes.
         while not stop.wait(0.5) and thread.is_alive():

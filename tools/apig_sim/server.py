@@ -16,6 +16,7 @@ __metaclass__ = type
 import json
 import re
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -94,6 +95,12 @@ class SimServer(ThreadingHTTPServer):
     def server_close(self):
         ThreadingHTTPServer.server_close(self)
         self.log.close()
+
+    def handle_error(self, request, client_address):
+        # Over HTTPS, a client that refuses our certificate ends the handshake: expected, not a bug.
+        if isinstance(sys.exc_info()[1], ssl.SSLError):
+            return
+        ThreadingHTTPServer.handle_error(self, request, client_address)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -478,9 +485,19 @@ class Handler(BaseHTTPRequestHandler):
             for pid, p in cfg.projects.items())}
 
 
-def serve(config, host="127.0.0.1", port=0, log_path=None, verbose=False):
-    """A started SimServer (serving on a daemon thread) and that thread."""
+def serve(config, host="127.0.0.1", port=0, log_path=None, verbose=False, tls_cert=None, tls_key=None):
+    """A started SimServer (serving on a daemon thread) and that thread.
+
+    With ``tls_cert`` (and ``tls_key``, unless the key is in the certificate file) it
+    speaks HTTPS only. The handshake runs in the handler's thread, on its first read, so a
+    client that stalls or refuses the certificate never holds up the accept loop; such a
+    connection ends before any request is read, so it is neither logged nor counted.
+    """
     server = SimServer((host, port), config, log_path=log_path, verbose=verbose)
+    if tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(tls_cert, tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
                               name="apig_sim", daemon=True)
     thread.start()
