@@ -14,12 +14,19 @@ Adding a method is one file and one line in AUTH_METHODS.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import re
+
 from ansible_collections.apigw.router.plugins.module_utils._auth_aksk import AkSkAuth
 from ansible_collections.apigw.router.plugins.module_utils._auth_password import PasswordAuth
 from ansible_collections.apigw.router.plugins.module_utils._auth_token import TokenAuth
 from ansible_collections.apigw.router.plugins.module_utils._errors import ValidationError
+from ansible_collections.apigw.router.plugins.module_utils._http_client import check_http_url
 
 AUTH_METHODS = (TokenAuth, AkSkAuth, PasswordAuth)
+
+# Options sent as HTTP header values: printable ASCII without spaces, as tokens and keys are.
+HEADER_OPTIONS = ("auth_token", "access_key", "security_token")
+HEADER_VALUE_RE = re.compile(r"^[\x21-\x7e]+\Z")
 
 
 def selected_method(params):
@@ -39,6 +46,14 @@ def selected_method(params):
     missing = method.missing(params)
     if missing:
         raise ValidationError("%s authentication needs %s" % (method.name, ", ".join(missing)))
+    for option in HEADER_OPTIONS:
+        value = params.get(option)
+        if value and not HEADER_VALUE_RE.match(value):
+            # Never echo the value: it may be a secret.
+            raise ValidationError("%s holds whitespace, control or non-ASCII characters, which cannot be sent in "
+                                  "an HTTP header (a stray newline from a file or a copy?)" % option)
+    if params.get("iam_endpoint") and method is PasswordAuth:
+        check_http_url("iam_endpoint", params["iam_endpoint"])
     return method
 
 

@@ -182,8 +182,12 @@ def parse_endpoint(text, tls_default=False):
     text = text.strip()
     if '://' not in text:
         text = ('https://' if tls_default else 'http://') + text
-    parts = urlsplit(text)
-    if parts.scheme not in ('http', 'https') or not parts.hostname or parts.path not in ('', '/'):
+    try:
+        parts = urlsplit(text)
+        hostname = parts.hostname
+    except ValueError:  # e.g. an unclosed or invalid IPv6 literal
+        raise EtcdError('invalid etcd endpoint %r: expected http://host:port or https://host:port' % (text,))
+    if parts.scheme not in ('http', 'https') or not hostname or parts.path not in ('', '/'):
         raise EtcdError('invalid etcd endpoint %r: expected http://host:port or https://host:port' % (text,))
     try:
         port = parts.port or DEFAULT_PORT
@@ -218,6 +222,11 @@ class EtcdClient:
             raise EtcdError('the etcd timeout must be positive')
         tls_default = bool(ca_cert or client_cert)
         self._endpoints = [_Endpoint(*parse_endpoint(e, tls_default)) for e in endpoints]
+        plain = [ep.url for ep in self._endpoints if not ep.secure]
+        if tls_default and plain:
+            # Certificates were given for TLS: never fall back to plaintext silently.
+            raise EtcdError('etcd certificates are given, but %s %s plain http://: use https:// endpoints for TLS'
+                            % (', '.join(plain), 'is' if len(plain) == 1 else 'are'))
         self.library, self._rpc, self._grpc = _load_rpc(library)
         grpc = self._grpc
         self._user = user

@@ -29,9 +29,11 @@ def run_all(targets, work, concurrency):
         except ApigwRouterError as exc:
             result = dict(exc.details, changed=False, failed=True, msg=exc.msg)
         except Exception as exc:  # pylint: disable=broad-except
-            # Isolation is the point of the fleet form: report, do not crash the batch.
+            # Isolation is the point of the fleet form: report, do not crash the batch. Only
+            # the type: a library's exception text may quote a request header, i.e. a credential.
             result = dict(changed=False, failed=True,
-                          msg="unexpected %s: %s" % (type(exc).__name__, exc))
+                          msg="unexpected %s while processing this instance (a bug in apigw.router or a library "
+                              "it uses; please report it)" % type(exc).__name__)
         result = dict(result)
         result.setdefault("failed", False)
         result.setdefault("changed", False)

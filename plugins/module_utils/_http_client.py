@@ -50,20 +50,26 @@ STATUS_PHRASES = {
 NO_ROLE_CODES = ("APIG.1005",)
 
 
+def check_http_url(option, url):
+    """``url`` if it is an http(s) URL with a host and nothing that does not belong in a base URL."""
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+        parts.port  # raises ValueError on a bad port
+    except ValueError:  # a bad port, or an unclosed or invalid IPv6 literal
+        raise ValidationError("%s %r is not a valid URL (check the host and the port)" % (option, url))
+    if parts.scheme not in ("http", "https") or not hostname:
+        raise ValidationError("%s %r must be an http:// or https:// URL with a host" % (option, url))
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValidationError("%s %r must not carry a query, a fragment or credentials"
+                              % (option, parts._replace(netloc=hostname).geturl()))
+    return url.rstrip("/")
+
+
 def base_url(endpoint=None, region=None):
     """The management API's base URL from ``endpoint`` or ``region``, validated."""
     if endpoint:
-        parts = urlsplit(endpoint)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValidationError("endpoint %r must be an http:// or https:// URL with a host" % endpoint)
-        if parts.query or parts.fragment or parts.username or parts.password:
-            raise ValidationError("endpoint %r must not carry a query, a fragment or credentials"
-                                  % (parts._replace(netloc=parts.hostname or "").geturl(),))
-        try:
-            parts.port  # raises ValueError on a bad port
-        except ValueError:
-            raise ValidationError("endpoint %r has an invalid port" % endpoint)
-        return endpoint.rstrip("/")
+        return check_http_url("endpoint", endpoint)
     if region:
         if not REGION_RE.match(region):
             raise ValidationError("region %r is not a valid region name (e.g. cn-north-4)" % region)
@@ -165,6 +171,12 @@ class HttpTransport(object):
                 raise ApiError("%s: TLS verification failed for %s (%s); give ca_path with the CA that signed "
                                "the endpoint's certificate, or set validate_certs=false"
                                % (what, urlsplit(url).netloc, _short(exc)), status=NO_ANSWER, attempts=attempt)
+            except (requests.exceptions.InvalidHeader, UnicodeError, requests.exceptions.InvalidURL) as exc:
+                # The text of these exceptions quotes the offending header value, which may be
+                # a credential: name the kind of problem only.
+                raise ApiError("%s: the request could not be built (%s): a header value (a credential?) or the "
+                               "URL holds characters HTTP does not allow" % (what, type(exc).__name__),
+                               status=NO_ANSWER, attempts=attempt)
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
                     requests.exceptions.ChunkedEncodingError) as exc:
                 status, error = NO_ANSWER, _short(exc)

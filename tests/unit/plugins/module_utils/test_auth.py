@@ -43,6 +43,13 @@ def test_selects_one_method(params, method):
     (dict(security_token="x"), "needs access_key, secret_key"),
     (dict(iam_user="u", iam_password="p"), "IAM password authentication needs iam_domain, iam_endpoint"),
     (dict(iam_password="p", iam_domain="d", iam_endpoint="https://i"), "needs iam_user"),
+    (dict(PASSWORD, iam_endpoint="iam.example.com"), "iam_endpoint 'iam.example.com' must be an http"),
+    (dict(PASSWORD, iam_endpoint="https://[::1"), "iam_endpoint 'https://\\[::1' is not a valid URL"),
+    (dict(auth_token="tok-SECRET\n"), "auth_token holds whitespace, control or non-ASCII characters"),
+    (dict(auth_token=" tok-SECRET"), "auth_token holds whitespace"),
+    (dict(auth_token=u"tok-SECRET\u00e9"), "auth_token holds"),
+    (dict(AKSK, security_token="st-SECRET\r\n"), "security_token holds"),
+    (dict(AKSK, access_key="AK1 "), "access_key holds"),
 ])
 def test_refuses_missing_or_ambiguous(params, message):
     with pytest.raises(ValidationError, match=message) as err:

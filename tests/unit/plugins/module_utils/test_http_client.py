@@ -46,7 +46,9 @@ def test_base_url(endpoint, region, expected):
     ("apig.example.com", None, "must be an http:// or https:// URL"),
     ("https://apig.example.com/?a=1", None, "must not carry a query"),
     ("https://user:pw@apig.example.com", None, "must not carry"),
-    ("https://apig.example.com:99999", None, "invalid port"),
+    ("https://apig.example.com:99999", None, "is not a valid URL"),
+    ("http://[::1/", None, "is not a valid URL"),
+    ("http://[zz]:80", None, "is not a valid URL"),
     (None, "cn/north", "not a valid region"),
     (None, "../x", "not a valid region"),
 ])
@@ -139,6 +141,17 @@ def test_no_answer_reports_minus_one():
     with pytest.raises(ApiError) as err:
         t.send("GET", "http://h/x", "state")
     assert (err.value.status, err.value.attempts) == (-1, 2)
+
+
+@pytest.mark.parametrize("error", [
+    requests.exceptions.InvalidHeader("Invalid leading whitespace in header value: 'tok-SECRET\\n'"),
+    UnicodeEncodeError("latin-1", u"tok-SECRET\u2028", 9, 10, "ordinal not in range"),
+])
+def test_unsendable_header_is_reported_without_its_value(error):
+    t, slept = transport([error])
+    with pytest.raises(ApiError, match="could not be built") as err:
+        t.send("PUT", "http://h/x", "refresh")
+    assert "SECRET" not in err.value.msg and err.value.attempts == 1 and slept == []
 
 
 def test_tls_failure_is_not_retried():
