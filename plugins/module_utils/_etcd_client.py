@@ -461,30 +461,40 @@ class EtcdClient:
         if not ops:
             raise ValueError('txn() needs at least one operation')
         rpc = self._rpc
-        compares, success, failure, guards = [], [], [], []
+        # Built in place with add() and field assignment: constructing each message and
+        # passing lists to TxnRequest() copies every one of them again (about 3x slower for
+        # the same bytes).
+        request = rpc.TxnRequest()
+        add_compare, add_success, add_failure = request.compare.add, request.success.add, request.failure.add
+        version, mod, equal = rpc.Compare.VERSION, rpc.Compare.MOD, rpc.Compare.EQUAL
+        guards = []
         for op in ops:
             kind, key = op[0], _b(op[1])
             if kind == 'create':
-                compares.append(rpc.Compare(key=key, target=rpc.Compare.VERSION,
-                                            result=rpc.Compare.EQUAL, version=0))
-                success.append(rpc.RequestOp(request_put=rpc.PutRequest(key=key, value=_b(op[2]))))
-                guards.append((kind, op[1], _b(op[2]), 0))
+                value = _b(op[2])
+                add_compare(key=key, target=version, result=equal, version=0)
+                put = add_success().request_put
+                put.key = key
+                put.value = value
+                guards.append((kind, op[1], value, 0))
             elif kind == 'update':
-                compares.append(rpc.Compare(key=key, target=rpc.Compare.MOD,
-                                            result=rpc.Compare.EQUAL, mod_revision=op[3]))
-                success.append(rpc.RequestOp(request_put=rpc.PutRequest(key=key, value=_b(op[2]))))
-                guards.append((kind, op[1], _b(op[2]), op[3]))
+                value = _b(op[2])
+                add_compare(key=key, target=mod, result=equal, mod_revision=op[3])
+                put = add_success().request_put
+                put.key = key
+                put.value = value
+                guards.append((kind, op[1], value, op[3]))
             elif kind == 'delete':
-                compares.append(rpc.Compare(key=key, target=rpc.Compare.MOD,
-                                            result=rpc.Compare.EQUAL, mod_revision=op[2]))
-                success.append(rpc.RequestOp(request_delete_range=rpc.DeleteRangeRequest(key=key)))
+                add_compare(key=key, target=mod, result=equal, mod_revision=op[2])
+                add_success().request_delete_range.key = key
                 guards.append((kind, op[1], None, op[2]))
             else:
                 raise ValueError('unknown txn operation %r' % (kind,))
             # When a guard fails, the failure branch reads the keys in the same transaction:
-            # it tells exactly which guards failed, at no extra round trip.
-            failure.append(rpc.RequestOp(request_range=rpc.RangeRequest(key=key)))
-        request = rpc.TxnRequest(compare=compares, success=success, failure=failure)
+            # it tells exactly which guards failed, at no extra round trip, and it is one
+            # snapshot taken where the guards failed, which _own_commit needs to recognise
+            # our own earlier attempt (a read after the failure could see later writes).
+            add_failure().request_range.key = key
 
         attempts = []
 

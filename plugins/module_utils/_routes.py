@@ -70,10 +70,19 @@ _INT_MAX = 2 ** 63 - 1
 _CONTROL_RE = re.compile(u"[\x00-\x1f\x7f]")
 
 
+# One encoder for every call: json.dumps with these options would build a new one each time.
+# Its encode() keeps no state between calls, so it is safe to share between threads.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+# The same without sorting or the cycle check, for the records of _fast_record only: their
+# dicts are filled in sorted key order and hold nothing but fresh dicts, lists, str, int
+# and bool, so the bytes are those of _ENCODER.
+_FAST_ENCODER = json.JSONEncoder(sort_keys=False, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+                                 check_circular=False)
+
+
 def canonical_json(obj):
     """The one byte form of ``obj``: sorted keys, no whitespace, UTF-8 (not \\u-escaped)."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    return _ENCODER.encode(obj).encode("utf-8")
 
 
 # ---------------------------------------------------------------------------
@@ -296,11 +305,214 @@ def _build_record(api):
     return record
 
 
+# ---------------------------------------------------------------------------
+# the fast path: validate and build in one pass
+
+# Returned by _fast_record when it cannot vouch for an item: validate_api and
+# _build_record then decide, and word any problem.
+_SLOW = object()
+_METHODS = frozenset(REQ_METHODS)
+_PLAIN_FIELDS = ("name", "group_id", "group_name", "req_protocol", "match_mode", "auth_type", "backend_type")
+_BACKEND_PLAIN_FIELDS = ("req_protocol", "url_domain")
+
+
+def _str_fits(value, max_bytes):
+    """_check_string's verdict on a str, without the message."""
+    if value.isascii():  # O(1) in CPython: no surrogate, one byte per character
+        return len(value) <= max_bytes
+    try:
+        return len(value.encode("utf-8")) <= max_bytes
+    except UnicodeEncodeError:
+        return False
+
+
+def _fast_int(value):
+    if type(value) is int and _INT_MIN <= value <= _INT_MAX:
+        return value
+    return _as_int(value)
+
+
+def _fast_record(api, _id_match=IDENTIFIER_RE.match, _control=_CONTROL_RE.search):
+    """``_build_record(api)`` for a dict that validate_api would find no problem in, else _SLOW.
+
+    Makes the same checks as validate_api, but accepts only exact ``str``/``int``/``dict``
+    types and returns _SLOW at the first doubt, so that every item it does not vouch for
+    goes through validate_api and _build_record: the records and every error message stay
+    theirs. It only has to be a sound subset of validate_api, and build the same record.
+
+    The record's dicts are filled in sorted key order, so that _FAST_ENCODER (which does
+    not sort) gives the bytes canonical_json gives.
+    """
+    get = api.get
+    api_id = get("id")
+    if type(api_id) is not str or not _id_match(api_id):
+        return _SLOW
+    run_env_id = get("run_env_id")
+    if run_env_id is None:
+        published = False
+    elif type(run_env_id) is str:
+        published = run_env_id != ""
+    else:
+        return _SLOW
+    auth_type = get("auth_type")
+    backend_type = get("backend_type")
+    group_id = get("group_id")
+    group_name = get("group_name")
+    match_mode = get("match_mode")
+    name = get("name")
+    req_protocol = get("req_protocol")
+    for value in (auth_type, backend_type, group_id, group_name, match_mode, name, req_protocol):
+        if value is not None and (type(value) is not str or not (
+                len(value) <= MAX_FIELD_BYTES if value.isascii() else _str_fits(value, MAX_FIELD_BYTES))):
+            return _SLOW
+    req_method = get("req_method")
+    if req_method is not None:
+        if type(req_method) is not str or req_method not in _METHODS:
+            return _SLOW
+    elif published:
+        return _SLOW
+    req_uri = get("req_uri")
+    if req_uri is not None:
+        if (type(req_uri) is not str or not _str_fits(req_uri, MAX_URI_BYTES) or req_uri[:1] != "/"
+                or _control(req_uri)):
+            return _SLOW
+    elif published:
+        return _SLOW
+    api_type = get("type")
+    if api_type is not None:
+        api_type = _fast_int(api_type)
+        if api_type is None:
+            return _SLOW
+    cors = get("cors")
+    if cors is not None and cors is not True and cors is not False:
+        return _SLOW
+    backend = get("backend_api")
+    out = None
+    if backend is not None:
+        if type(backend) is not dict:
+            return _SLOW
+        bget = backend.get
+        b_method = bget("req_method")
+        if b_method is not None and (type(b_method) is not str or b_method not in _METHODS):
+            return _SLOW
+        b_protocol = bget("req_protocol")
+        if b_protocol is not None and (type(b_protocol) is not str or not _str_fits(b_protocol, MAX_FIELD_BYTES)):
+            return _SLOW
+        b_uri = bget("req_uri")
+        if b_uri is not None and (type(b_uri) is not str or not _str_fits(b_uri, MAX_URI_BYTES)
+                                  or b_uri[:1] != "/" or _control(b_uri)):
+            return _SLOW
+        b_retry = bget("retry_count")
+        if b_retry is not None:
+            b_retry = _fast_int(b_retry)
+            if b_retry is None:
+                return _SLOW
+        b_timeout = bget("timeout")
+        if b_timeout is not None:
+            b_timeout = _fast_int(b_timeout)
+            if b_timeout is None:
+                return _SLOW
+        b_domain = bget("url_domain")
+        if b_domain is not None and (type(b_domain) is not str or not _str_fits(b_domain, MAX_FIELD_BYTES)):
+            return _SLOW
+        out = {}
+        if b_method is not None:
+            out["req_method"] = b_method
+        if b_protocol is not None:
+            out["req_protocol"] = b_protocol
+        if b_uri is not None:
+            out["req_uri"] = b_uri
+        if b_retry is not None:
+            out["retry_count"] = b_retry
+        if b_timeout is not None:
+            out["timeout"] = b_timeout
+        if b_domain is not None:
+            out["url_domain"] = b_domain
+    if not published:
+        return None
+    # envs: the three fields must be valid strings; the present ones split into as many parts
+    # as run_env_id; env ids distinct identifiers.
+    if not _str_fits(run_env_id, MAX_FIELD_BYTES):
+        return _SLOW
+    ids = run_env_id.split("|")
+    count = len(ids)
+    names = get("run_env_name")
+    if names is not None:
+        if type(names) is not str or not _str_fits(names, MAX_FIELD_BYTES):
+            return _SLOW
+        if names:
+            names = names.split("|")
+            if len(names) != count:
+                return _SLOW
+        else:
+            names = None
+    publish_ids = get("publish_id")
+    if publish_ids is not None:
+        if type(publish_ids) is not str or not _str_fits(publish_ids, MAX_FIELD_BYTES):
+            return _SLOW
+        if publish_ids:
+            publish_ids = publish_ids.split("|")
+            if len(publish_ids) != count:
+                return _SLOW
+        else:
+            publish_ids = None
+    envs = []
+    for i in range(count):
+        env_id = ids[i]
+        if not _id_match(env_id):
+            return _SLOW
+        env = {"id": env_id}  # id, name, publish_id: sorted
+        if names is not None:
+            env["name"] = names[i]
+        if publish_ids is not None:
+            env["publish_id"] = publish_ids[i]
+        envs.append(env)
+    if count > 1:
+        if len(set(ids)) != count:
+            return _SLOW
+        envs.sort(key=_env_id)
+    # In sorted key order (see the docstring).
+    record = {}
+    if auth_type is not None:
+        record["auth_type"] = auth_type
+    if out:
+        record["backend"] = out
+    if backend_type is not None:
+        record["backend_type"] = backend_type
+    if cors is not None:
+        record["cors"] = cors
+    record["envs"] = envs
+    if group_id is not None:
+        record["group_id"] = group_id
+    if group_name is not None:
+        record["group_name"] = group_name
+    record["id"] = api_id
+    if match_mode is not None:
+        record["match_mode"] = match_mode
+    if name is not None:
+        record["name"] = name
+    record["req_method"] = req_method
+    if req_protocol is not None:
+        record["req_protocol"] = req_protocol
+    record["req_uri"] = req_uri
+    record["schema"] = SCHEMA
+    if api_type is not None:
+        record["type"] = api_type
+    return record
+
+
+def _env_id(env):
+    return env["id"]
+
+
 def route_record(api):
     """The route record of one API resource (a dict), or None when it is unpublished.
 
     Raises ValidationError when the resource is malformed (see validate_api).
     """
+    record = _fast_record(api) if type(api) is dict else _SLOW
+    if record is not _SLOW:
+        return record
     problems = validate_api(None, api)
     if problems:
         _raise_problems(problems, "the API resource was")
@@ -341,21 +553,32 @@ def desired_routes(apis, key_prefix, instance_id):
         raise ValidationError("apis must be a list of API resources, got %s" % _show(apis))
     problems = []
     first_index = {}
+    routes = {}
+    encode = _ENCODER.encode
+    fast_encode = _FAST_ENCODER.encode
+    fast_record = _fast_record
     for index, api in enumerate(apis):
-        problems.extend(validate_api(index, api))
-        api_id = api.get("id") if isinstance(api, dict) else None
-        if isinstance(api_id, str) and IDENTIFIER_RE.match(api_id):
-            if api_id in first_index:
-                problems.append("%s: duplicate id, also at apis[%d]" % (_label(index, api), first_index[api_id]))
-            else:
-                first_index[api_id] = index
+        record = fast_record(api) if type(api) is dict else _SLOW
+        if record is not _SLOW:
+            # A valid item (see _fast_record): no problem of its own, its id is an identifier.
+            api_id = api["id"]
+            dump = fast_encode
+        else:
+            item_problems = validate_api(index, api)
+            problems.extend(item_problems)
+            record = None if item_problems else _build_record(api)
+            dump = encode
+            api_id = api.get("id") if isinstance(api, dict) else None
+            if not (isinstance(api_id, str) and IDENTIFIER_RE.match(api_id)):
+                continue
+        if api_id in first_index:
+            problems.append("%s: duplicate id, also at apis[%d]" % (_label(index, api), first_index[api_id]))
+            continue
+        first_index[api_id] = index
+        if record is not None and not problems:
+            routes[prefix + api_id] = dump(record).encode("utf-8")
     if problems:
         _raise_problems(problems, "the API resources were")
-    routes = {}
-    for api in apis:
-        record = _build_record(api)
-        if record is not None:
-            routes[prefix + record["id"]] = canonical_json(record)
     return routes
 
 
