@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: apigw.router contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -66,6 +65,13 @@ TARGET_SIZE = 10000
 T_FLEET_S = 4.0         # 1,000 instances at 20 ms within 4 s of ansible-playbook wall time
 T_FLEET_VS_URI = 150.0  # ... at least 150x faster than an ansible.builtin.uri loop
 T_FLEET_VS_IDEAL = 2.0  # ... and within 2x of the ideal
+
+
+# The figures kept per client library in the etcd section.
+SERIES_NAMES = ('cold', 'noop', 'cold_minus_empty', 'noop_minus_empty', 'raw_process', 'raw_write', 'raw_rss_kb',
+                'ratio_process', 'ratio_write', 'cold_minus_ping', 'ratio_beyond_ping', 'per_key_process',
+                'per_key_write', 'per_key_rss_kb', 'module_rss_cold_kb', 'module_rss_noop_kb', 'module_cold_wall',
+                'module_cold_cpu', 'module_noop_wall', 'module_noop_cpu')
 
 
 class BenchError(RuntimeError):
@@ -244,7 +250,7 @@ class Bench:
         def cmd(*c):
             try:
                 return subprocess.run(c, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=str(REPO),
-                                      universal_newlines=True, timeout=30).stdout.strip()
+                                      universal_newlines=True, timeout=30, check=False).stdout.strip()
             except (OSError, subprocess.SubprocessError):
                 return '?'
         import ansible
@@ -310,7 +316,7 @@ class Bench:
             before()
         t0 = time.monotonic()
         plain = subprocess.run([self.python, str(module), str(args_file)], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, timeout=self.args.timeout)
+                               stderr=subprocess.PIPE, timeout=self.args.timeout, check=False)
         plain_wall = time.monotonic() - t0
         if plain.returncode != 0:
             raise BenchError('profile %s: the module failed (rc %s): %s' % (
@@ -320,7 +326,7 @@ class Bench:
         t0 = time.monotonic()
         proc = subprocess.run([self.python, str(BENCH_DIR / 'profile_module.py')] + (['--cpu'] if cpu else []) +
                               [str(out), str(module), str(args_file)],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=self.args.timeout)
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=self.args.timeout, check=False)
         prof_wall = time.monotonic() - t0
         try:
             result = json.loads(proc.stdout.decode('utf-8', 'replace'))
@@ -446,8 +452,8 @@ class EtcdSection:
         else:
             ok = not result.changed and result['unchanged'] == n
         if not ok:
-            raise BenchError('%s: unexpected result: %s' % (label, {k: (v if not isinstance(v, list) else len(v))
-                                                                   for k, v in result.result.items()}))
+            shown = {k: (v if not isinstance(v, list) else len(v)) for k, v in result.result.items()}
+            raise BenchError('%s: unexpected result: %s' % (label, shown))
         return run
 
     def raw(self, lib, kv_file, endpoint, prefix, mode, limit=0):
@@ -458,7 +464,7 @@ class EtcdSection:
         env.pop('PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION', None)
         t0 = time.monotonic()
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                              universal_newlines=True, timeout=self.args.timeout)
+                              universal_newlines=True, timeout=self.args.timeout, check=False)
         wall = time.monotonic() - t0
         if proc.returncode != 0:
             raise BenchError('raw client %s %s failed: %s' % (lib, mode, proc.stderr[-2000:]))
@@ -493,13 +499,8 @@ class EtcdSection:
         per_key_n = n if n <= args.per_key_max else min(n, args.per_key_subset)
         data = OrderedDict(
             routes=n, src_bytes=src.stat().st_size, mean_record_bytes=record_bytes, per_key_measured=per_key_n,
-            empty=Series(), ping=Series(), ping_minus_empty=Series(), libs=OrderedDict((lib, OrderedDict(
-                (k, Series(peak=k.endswith('_kb'))) for k in ('cold', 'noop', 'cold_minus_empty', 'noop_minus_empty', 'raw_process',
-                                        'raw_write', 'raw_rss_kb', 'ratio_process', 'ratio_write',
-                                        'cold_minus_ping', 'ratio_beyond_ping',
-                                        'per_key_process', 'per_key_write', 'per_key_rss_kb',
-                                        'module_rss_cold_kb', 'module_rss_noop_kb', 'module_cold_wall',
-                                        'module_cold_cpu', 'module_noop_wall', 'module_noop_cpu'))) for lib in self.libs))
+            empty=Series(), ping=Series(), ping_minus_empty=Series(), libs=OrderedDict(
+                (lib, OrderedDict((k, Series(peak=k.endswith('_kb'))) for k in SERIES_NAMES)) for lib in self.libs))
         log('etcd %d routes: src %.1f MB, records %.0f B on average; %d repetition(s)'
             % (n, data['src_bytes'] / 1e6, record_bytes, args.repeat))
         tag = 0
@@ -919,7 +920,7 @@ def profile_section(bench, sections_run):
             params = {'instances': [{'instance_id': i} for i in ids], 'concurrency': args.concurrency[0],
                       'endpoint': sim.url, 'project_id': PROJECT, 'auth_token': TOKEN}
             out.append(bench.profile_module('fleet-%d-c%d' % (n, args.concurrency[0]), params, cpu=True))
-    bench.report['profiles'] = [{k: v for k, v in p.items()} for p in out]
+    bench.report['profiles'] = [dict(p.items()) for p in out]
     return out
 
 
@@ -1023,10 +1024,9 @@ def main(argv=None):
         evaluated = [t for t in targets if t['met'] is not None]
         if evaluated:
             missed = [t for t in evaluated if not t['met']]
-            print('targets: %d of %d met%s' % (len(evaluated) - len(missed), len(evaluated),
-                                              '; NOT met: ' + '; '.join(
-                                                  '%s%s' % (t.get('library', '') and t['library'] + ': ', t['target'])
-                                                  for t in missed) if missed else ''))
+            not_met = '; '.join('%s%s' % (t.get('library', '') and t['library'] + ': ', t['target']) for t in missed)
+            print('targets: %d of %d met%s'
+                  % (len(evaluated) - len(missed), len(evaluated), '; NOT met: ' + not_met if missed else ''))
         if args.json:
             Path(args.json).parent.mkdir(parents=True, exist_ok=True)
             with open(args.json, 'w') as handle:

@@ -37,6 +37,10 @@ How a ListApisV2 item becomes a record (``route_record``):
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+# The fast path below compares exact types on purpose: a bool is an int, and str or dict
+# subclasses may behave differently; all of them must take the slow path and its checks.
+# pylint: disable=unidiomatic-typecheck
+
 import hashlib
 import json
 import re

@@ -64,7 +64,7 @@ def log(sim):
     while sim.stats()["in_flight"] and time.monotonic() < deadline:
         time.sleep(0.05)
     sim.reset(faults="clear")
-    return lambda: sim.requests()
+    return sim.requests
 
 
 def refresh_args(sim, **overrides):

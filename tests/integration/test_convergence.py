@@ -28,8 +28,9 @@ CONFIG = {
     "projects": [{"id": PROJECT, "instances": [
         {"id": "conv-small", "apis": [
             {"id": "c0000000000000000000000000000001", "name": "orders", "req_method": "GET",
-             "req_uri": "/orders", "envs": [{"id": "DEFAULT_ENVIRONMENT_RELEASE_ID", "name": "RELEASE"},
-                                             {"id": "5a5a0000000000000000000000000001", "name": "TEST"}],
+             "req_uri": "/orders",
+             "envs": [{"id": "DEFAULT_ENVIRONMENT_RELEASE_ID", "name": "RELEASE"},
+                      {"id": "5a5a0000000000000000000000000001", "name": "TEST"}],
              "backend_api": {"req_protocol": "HTTPS", "req_method": "GET", "req_uri": "/v1/orders",
                              "url_domain": "orders.internal:443", "timeout": 5000, "retry_count": "-1"}},
             {"id": "c0000000000000000000000000000002", "name": "draft", "req_uri": "/draft"},

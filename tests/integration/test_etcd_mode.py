@@ -496,8 +496,8 @@ def test_refused_inputs_write_nothing(ansible, etcd, tmp_path):
         ('instance ../x', dict(good, instance_id='../x'), ["instance_id '../x' is not a valid identifier"]),
         ('instance a/b', dict(good, instance_id='a/b'), ["instance_id 'a/b' is not a valid identifier"]),
         ('instance %2F', dict(good, instance_id='%2F'), ["instance_id '%2F' is not a valid identifier"]),
-        ('fleet with a bad id', dict(good, instance_id=None, instances=[{'instance_id': instance},
-                                                                      {'instance_id': 'a/b'}]),
+        ('fleet with a bad id',
+         dict(good, instance_id=None, instances=[{'instance_id': instance}, {'instance_id': 'a/b'}]),
          ["instances[1].instance_id 'a/b'"]),
         ('prefix apig', dict(good, key_prefix='apig'), ["key_prefix 'apig' must start with '/'"]),
         ('prefix /a//b', dict(good, key_prefix='/a//b'), ["key_prefix '/a//b' must not contain '//'"]),
@@ -521,7 +521,7 @@ def test_refused_inputs_write_nothing(ansible, etcd, tmp_path):
         options = dict((k, v) for k, v in options.items() if v is not None)
         tasks.append(ignoring(refresh(name, **options)))
     tasks.append(ignoring(info('info instance a/b', instance_id='a/b', **base)))
-    tasks.append(ignoring(info('info prefix apig', **dict(base, instance_id=instance, key_prefix='apig'))))
+    tasks.append(ignoring(info('info prefix apig', **{**base, 'instance_id': instance, 'key_prefix': 'apig'})))
     before = etcd.dump_kvs('/')
     rev0 = etcd.revision()
     run = ansible.run_tasks(tasks, name='refused')
@@ -738,7 +738,7 @@ def test_auth_with_range_limited_user_and_no_password_in_output(ansible, etcd_au
 
     run = ansible.run_tasks([
         ignoring(refresh('wrong password', apis=APIS, **dict(options, etcd_password='{{ wrong_password }}'))),
-        ignoring(refresh('outside the role', apis=APIS, **dict(options, key_prefix='/outside'))),
+        ignoring(refresh('outside the role', apis=APIS, **{**options, 'key_prefix': '/outside'})),
         ignoring(refresh('no credentials', apis=APIS, **from_env)),
     ], verbosity=3, name='refused')
     assert_clean_failure(run, 'wrong password', 'authentication failed', USER)

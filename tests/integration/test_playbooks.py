@@ -31,7 +31,7 @@ CONFIG = {
 def test_make_demo_runs_the_whole_story():
     """What `make demo` runs: etcd + simulator, the role, an etcd sync, the drift gate."""
     demo = subprocess.run(["bash", "hack/demo.sh"], cwd=str(REPO_ROOT), stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, timeout=300)
+                          stderr=subprocess.STDOUT, timeout=300, check=False)
     out = demo.stdout.decode("utf-8", "replace")
     assert demo.returncode == 0, out[-3000:]
     assert "fleet: 41 instances, 37 refreshed, 4 failed (demo-07, demo-23, demo-31, demo-99)" in out
@@ -88,5 +88,5 @@ def test_example_playbooks_parse(ansible, path):
     check = subprocess.run([os.path.join(str(REPO_ROOT), ".venv", "bin", "ansible-playbook"), "--syntax-check",
                             "-i", "localhost,", str(REPO_ROOT / "playbooks" / path)],
                            env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO_ROOT / "build" / "collections")),
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120, check=False)
     assert check.returncode == 0, check.stdout.decode("utf-8", "replace")
