@@ -46,7 +46,7 @@ sys.path.insert(0, str(BENCH_DIR))
 import datagen  # noqa: E402
 import harness.ansible  # noqa: E402
 from harness.ansible import INSTALLED_COLLECTIONS, AnsibleRunner, HarnessError  # noqa: E402
-from harness.etcd import EtcdCluster, binary as etcd_binary  # noqa: E402
+from harness.etcd import binary as etcd_binary, etcd_single  # noqa: E402
 from harness.simulator import Simulator  # noqa: E402
 
 MODULE = 'apigw.router.apigw_router_refresh'
@@ -394,28 +394,10 @@ def profile_phases(stats):
 
 # ----------------------------------------------------------------------------- section etcd
 
-@contextlib.contextmanager
 def etcd_server(base_dir, fsync=True):
     """One etcd member on free loopback ports, with fsync unless ``fsync`` is false; always stopped."""
     base_dir.mkdir(parents=True, exist_ok=True)
-    cluster = None
-    try:
-        for attempt in range(3):
-            cluster = EtcdCluster(str(base_dir), size=1)
-            if fsync:
-                for member in cluster.members:
-                    member.args.remove('--unsafe-no-fsync')
-            try:
-                cluster.start()
-                break
-            except RuntimeError as exc:
-                cluster.stop()
-                if 'address already in use' not in str(exc) or attempt == 2:
-                    raise
-        yield cluster
-    finally:
-        if cluster is not None:
-            cluster.stop()
+    return etcd_single(str(base_dir), fsync=fsync)
 
 
 def key_count(cluster, prefix):

@@ -169,7 +169,7 @@ class EtcdCluster:
     """One or more etcd members; use ``etcd_cluster()`` / ``etcd_single()`` to get one."""
 
     def __init__(self, base_dir, size=1, tls=False, auth=False, user_prefix=DEFAULT_USER_PREFIX,
-                 extra_args=(), certs=None):
+                 extra_args=(), certs=None, fsync=False):
         self.base_dir = str(base_dir)
         self.size = size
         self.tls = tls
@@ -194,8 +194,10 @@ class EtcdCluster:
                       '--listen-client-urls', m.endpoint, '--advertise-client-urls', m.endpoint,
                       '--listen-peer-urls', m.peer_url, '--initial-advertise-peer-urls', m.peer_url,
                       '--initial-cluster', initial, '--initial-cluster-token', self.token,
-                      '--initial-cluster-state', 'new', '--unsafe-no-fsync',
+                      '--initial-cluster-state', 'new',
                       '--log-level', 'warn', '--heartbeat-interval', '50', '--election-timeout', '500']
+            if not fsync:  # tests trade durability for speed; benchmarks keep fsync
+                m.args.append('--unsafe-no-fsync')
             if tls:
                 m.args += ['--cert-file', self.certs['server_cert'], '--key-file', self.certs['server_key'],
                            '--trusted-ca-file', self.certs['ca'], '--client-cert-auth']
