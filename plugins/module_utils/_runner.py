@@ -150,7 +150,8 @@ def _etcd_client(params):
 
 class _Source(object):
     """The API resources of a sync or a drift check: a fixed list (``apis`` / ``src``),
-    validated once up front, or each instance's own from ListApisV2."""
+    validated and turned into route records once for the whole fleet, or each instance's
+    own from ListApisV2."""
 
     def __init__(self, params):
         from ansible_collections.apigw.router.plugins.module_utils._source import apis_from_param, load_src
@@ -160,6 +161,7 @@ class _Source(object):
         elif params.get("src"):
             self.fixed = load_src(params["src"])
         self.pool = None
+        self._records = None  # {api id: canonical bytes} of the fixed source
 
     @property
     def from_api(self):
@@ -170,13 +172,18 @@ class _Source(object):
             self.pool = _management_api(params, concurrency)
 
     def desired(self, target, key_prefix):
-        from ansible_collections.apigw.router.plugins.module_utils._routes import desired_routes
-        if self.fixed is not None:
-            apis = self.fixed
-        else:
-            apis = list(RouterApi(self.pool.get(target["base_url"]), target["project_id"])
-                        .iter_apis(target["instance_id"]))
-        return desired_routes(apis, key_prefix, target["instance_id"])
+        from ansible_collections.apigw.router.plugins.module_utils._routes import desired_routes, routes_prefix
+        instance_id = target["instance_id"]
+        if self.fixed is None:
+            apis = list(RouterApi(self.pool.get(target["base_url"]), target["project_id"]).iter_apis(instance_id))
+            return desired_routes(apis, key_prefix, instance_id)
+        if self._records is None:
+            # Records do not depend on the instance: validate and encode them once.
+            prefix = routes_prefix(key_prefix, instance_id)
+            self._records = dict((key[len(prefix):], value)
+                                 for key, value in desired_routes(self.fixed, key_prefix, instance_id).items())
+        prefix = routes_prefix(key_prefix, instance_id)
+        return dict((prefix + api_id, value) for api_id, value in self._records.items())
 
 
 def run_etcd_sync(params, check_mode=False, diff=False):
