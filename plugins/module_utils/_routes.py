@@ -336,6 +336,18 @@ def _fast_int(value):
     return _as_int(value)
 
 
+def _fast_parts(value, count):
+    """A |-joined publication field split into ``count`` parts; None when absent or empty; else _SLOW."""
+    if value is None:
+        return None
+    if type(value) is not str or not _str_fits(value, MAX_FIELD_BYTES):
+        return _SLOW
+    if not value:
+        return None
+    parts = value.split("|")
+    return parts if len(parts) == count else _SLOW
+
+
 def _fast_record(api, _id_match=IDENTIFIER_RE.match, _control=_CONTROL_RE.search):
     """``_build_record(api)`` for a dict that validate_api would find no problem in, else _SLOW.
 
@@ -440,26 +452,10 @@ def _fast_record(api, _id_match=IDENTIFIER_RE.match, _control=_CONTROL_RE.search
         return _SLOW
     ids = run_env_id.split("|")
     count = len(ids)
-    names = get("run_env_name")
-    if names is not None:
-        if type(names) is not str or not _str_fits(names, MAX_FIELD_BYTES):
-            return _SLOW
-        if names:
-            names = names.split("|")
-            if len(names) != count:
-                return _SLOW
-        else:
-            names = None
-    publish_ids = get("publish_id")
-    if publish_ids is not None:
-        if type(publish_ids) is not str or not _str_fits(publish_ids, MAX_FIELD_BYTES):
-            return _SLOW
-        if publish_ids:
-            publish_ids = publish_ids.split("|")
-            if len(publish_ids) != count:
-                return _SLOW
-        else:
-            publish_ids = None
+    names = _fast_parts(get("run_env_name"), count)
+    publish_ids = _fast_parts(get("publish_id"), count)
+    if names is _SLOW or publish_ids is _SLOW:
+        return _SLOW
     envs = []
     for i in range(count):
         env_id = ids[i]
