@@ -193,13 +193,14 @@ def run_etcd_sync(params, check_mode=False, diff=False):
     _check_range(params, "lock_timeout", 0)
     source = _Source(params)
     fleet, targets = resolve_targets(params, needs_project=source.from_api)
-    # A fixed source is checked for every instance before anything is written anywhere.
-    fixed = {t["instance_id"]: source.desired(t, key_prefix) for t in targets} if not source.from_api else None
+    if not source.from_api:
+        # A fixed source is validated (once, for the whole fleet) before anything is written.
+        source.desired(targets[0], key_prefix)
     source.connect(params, params["concurrency"])
     client = _etcd_client(params)
 
     def work(target):
-        desired = fixed[target["instance_id"]] if fixed is not None else source.desired(target, key_prefix)
+        desired = source.desired(target, key_prefix)
         return sync(client, target["instance_id"], desired, key_prefix=key_prefix, prune=params["prune"],
                     allow_empty=params["allow_empty"], max_txn_ops=params["max_txn_ops"],
                     lock_timeout=params["lock_timeout"], check_mode=check_mode, diff=diff)
@@ -226,17 +227,16 @@ def run_info(params, check_mode=False, diff=False):
         raise ValidationError("fail_on_drift needs compare: true")
     source = _Source(params) if compare else None
     fleet, targets = resolve_targets(params, needs_project=bool(source and source.from_api))
-    fixed = None
     if source is not None:
         if not source.from_api:
-            fixed = {t["instance_id"]: source.desired(t, key_prefix) for t in targets}
+            source.desired(targets[0], key_prefix)  # validate before any instance is read
         source.connect(params, params["concurrency"])
     client = _etcd_client(params)
 
     def work(target):
         desired = None
         if source is not None:
-            desired = fixed[target["instance_id"]] if fixed is not None else source.desired(target, key_prefix)
+            desired = source.desired(target, key_prefix)
         result = inspect(client, target["instance_id"], key_prefix, desired=desired,
                          prune=params.get("prune", True), records=params["records"])
         result["changed"] = False
