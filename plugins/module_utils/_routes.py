@@ -542,13 +542,13 @@ def api_id_of(key):
     return api_id
 
 
-def desired_routes(apis, key_prefix, instance_id):
-    """{route key (str): canonical record (bytes)} for the published APIs of ``apis``.
+def build_records(apis):
+    """{API id: canonical record (bytes)} for the published APIs of ``apis``.
 
-    Every item is validated before anything is returned; all problems are collected
-    and one ValidationError reports the first few and the count.
+    Records do not depend on the instance: an instance's route keys are its
+    ``routes_prefix`` plus the id. Every item is validated before anything is returned;
+    all problems are collected and one ValidationError reports the first few and the count.
     """
-    prefix = routes_prefix(key_prefix, instance_id)
     if not isinstance(apis, (list, tuple)):
         raise ValidationError("apis must be a list of API resources, got %s" % _show(apis))
     problems = []
@@ -576,10 +576,16 @@ def desired_routes(apis, key_prefix, instance_id):
             continue
         first_index[api_id] = index
         if record is not None and not problems:
-            routes[prefix + api_id] = dump(record).encode("utf-8")
+            routes[api_id] = dump(record).encode("utf-8")
     if problems:
         _raise_problems(problems, "the API resources were")
     return routes
+
+
+def desired_routes(apis, key_prefix, instance_id):
+    """{route key (str): canonical record (bytes)}: ``build_records`` under the instance's prefix."""
+    prefix = routes_prefix(key_prefix, instance_id)
+    return dict((prefix + api_id, value) for api_id, value in build_records(apis).items())
 
 
 def manifest(routes):
