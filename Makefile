@@ -35,7 +35,7 @@ units:
 
 integration:
 	$(BOOTSTRAP)
-	$(PY) -m pytest tests/integration -m "not slow"
+	$(PY) -m pytest tests/support/tests tests/integration -m "not slow"
 
 bench:
 	$(BOOTSTRAP)

@@ -21,7 +21,6 @@ docs/BENCHMARK.md for the method.
 from __future__ import absolute_import, division, print_function
 
 import argparse
-import contextlib
 import datetime
 import io
 import json
@@ -33,21 +32,19 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH_DIR = Path(__file__).resolve().parent
-sys.path.insert(0, str(REPO / 'tests' / 'integration'))
+sys.path.insert(0, str(REPO / 'tests' / 'support'))
 sys.path.insert(0, str(BENCH_DIR))
 
 import datagen  # noqa: E402
-import harness.ansible  # noqa: E402
-from harness.ansible import INSTALLED_COLLECTIONS, AnsibleRunner, HarnessError  # noqa: E402
-from harness.etcd import binary as etcd_binary, etcd_single  # noqa: E402
-from harness.simulator import Simulator  # noqa: E402
+from apigw_support.ansible import INSTALLED_COLLECTIONS, AnsibleRunner  # noqa: E402
+from apigw_support.etcd import binary as etcd_binary, etcd_single  # noqa: E402
+from apigw_support.simulator import Simulator  # noqa: E402
 
 MODULE = 'apigw.router.apigw_router_refresh'
 INSTANCE = 'bench'
@@ -160,42 +157,6 @@ def verdict(ok):
     return 'MET' if ok else 'NOT MET'
 
 
-# ----------------------------------------------------------------------------- exact timing
-
-def _execute_exact(command, run_dir, env, timeout):
-    """The harness's ``_execute`` with an exact wall time.
-
-    ``Popen.wait(timeout=...)`` polls with sleeps that grow to 50 ms, so the harness's
-    durations are late by up to 50 ms; here the wait blocks in ``waitpid`` and a timer
-    thread enforces the timeout (killing the process group, as the harness does).
-    """
-    timed_out = []
-
-    def expire():
-        timed_out.append(True)
-        harness.ansible._kill_group(proc)
-
-    with open(str(run_dir / 'stdout.txt'), 'wb') as out, open(str(run_dir / 'stderr.txt'), 'wb') as err:
-        start = time.monotonic()
-        try:
-            proc = subprocess.Popen(command, cwd=str(run_dir), env=env, stdin=subprocess.DEVNULL,
-                                    stdout=out, stderr=err, start_new_session=True)
-        except OSError as exc:
-            raise HarnessError('cannot run %s: %s' % (command[0], exc))
-        timer = threading.Timer(timeout, expire)
-        timer.daemon = True
-        timer.start()
-        try:
-            rc = proc.wait()
-        finally:
-            timer.cancel()
-        duration = time.monotonic() - start
-    return rc, duration, bool(timed_out)
-
-
-harness.ansible._execute = _execute_exact
-
-
 # ----------------------------------------------------------------------------- the bench
 
 WRAPPER = r'''#!{python} -S
@@ -232,7 +193,7 @@ class Bench:
         self.collection_sha = sha.read_text().strip()[:12] if sha.exists() else '?'
         sys.path.insert(0, str(self.collections))
         self.runner = AnsibleRunner(self.workdir / 'ansible', collections_path=self.collections,
-                                    python=self.python, timeout=args.timeout)
+                                    python=self.python, timeout=args.timeout, quiet=True)
         self.wrapper = self.workdir / 'rss-python'
         self.rss_log = self.workdir / 'rss.jsonl'
         self.wrapper.write_text(WRAPPER.format(python=self.python, out=str(self.rss_log)))
@@ -276,8 +237,7 @@ class Bench:
             extra['ansible_python_interpreter'] = str(self.wrapper)
             if self.rss_log.exists():
                 self.rss_log.unlink()
-        with contextlib.redirect_stdout(io.StringIO()):  # the harness prints a line per run
-            run = self.runner.run(plays, extra_vars=extra, name=name, args=args)
+        run = self.runner.run(plays, extra_vars=extra, name=name, args=args)
         if run.rc != 0:
             raise BenchError('%s failed:\n%s' % (name, run.describe()))
         if instrument:

@@ -43,7 +43,7 @@ if ! stage bootstrap bash hack/bootstrap.sh; then
 fi
 stage sanity bash hack/sanity.sh
 stage units "$PY" -m pytest tests/unit
-stage integration "$PY" -m pytest tests/integration -m "not slow"
+stage integration "$PY" -m pytest tests/support/tests tests/integration -m "not slow"
 stage changelog .venv/bin/antsibull-changelog lint
 
 print_summary

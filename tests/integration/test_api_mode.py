@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from harness.simulator import Simulator
+from apigw_support.simulator import Simulator
 
 PROJECT = "0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e"
 INSTANCE = "inst-a"

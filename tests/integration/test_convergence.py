@@ -19,8 +19,8 @@ import json
 import pytest
 import requests
 
-from harness.etcd import etcd_single
-from harness.simulator import Simulator
+from apigw_support.etcd import etcd_single
+from apigw_support.simulator import Simulator
 
 PROJECT = "5e5e0000000000000000000000000001"
 TOKEN = "MIIconvergence-token-31337"

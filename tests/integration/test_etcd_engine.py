@@ -6,7 +6,7 @@
 
 """The etcd-mode engine (_etcd_client + _etcd_sync) against real etcd servers.
 
-Every outcome is checked out of band with etcdctl (harness.etcd), never with the code under
+Every outcome is checked out of band with etcdctl (apigw_support.etcd), never with the code under
 test. In-process tests use pyetcd; python-etcd3 cannot share a process with it, so it is
 proven in a subprocess (test_etcd3_library_in_subprocess).
 """
@@ -25,7 +25,7 @@ import time
 import grpc
 import pytest
 
-from harness.etcd import etcd_cluster, etcd_single, USER_PASSWORD, ROOT_PASSWORD
+from apigw_support.etcd import etcd_cluster, etcd_single, USER_PASSWORD, ROOT_PASSWORD
 
 from ansible_collections.apigw.router.plugins.module_utils._errors import (
     ConflictError,

@@ -25,7 +25,7 @@ import os
 import pytest
 import yaml
 
-from harness.etcd import (
+from apigw_support.etcd import (
     ROOT_PASSWORD,
     USER,
     USER_PASSWORD,

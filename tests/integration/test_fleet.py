@@ -28,8 +28,8 @@ import xml.etree.ElementTree as ET
 import pytest
 import yaml
 
-from harness.etcd import etcd_single
-from harness.simulator import Simulator
+from apigw_support.etcd import etcd_single
+from apigw_support.simulator import Simulator
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOKS = os.path.join(REPO_ROOT, "playbooks")

@@ -17,9 +17,9 @@ import xml.etree.ElementTree as ET
 import psutil
 import pytest
 
-from harness.ansible import REPO_ROOT
-from harness.etcd import etcd_single
-from harness.simulator import Simulator
+from apigw_support.ansible import REPO_ROOT
+from apigw_support.etcd import etcd_single
+from apigw_support.simulator import Simulator
 
 PROJECT = "0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e"
 TOKEN = "MIIplaybooks-token-0451"

@@ -43,9 +43,9 @@ from urllib.request import ProxyHandler, Request, build_opener
 import psutil
 import pytest
 
-from harness.ansible import AnsibleRunner
-from harness.etcd import etcd_cluster, etcd_single, free_ports
-from harness.simulator import Simulator
+from apigw_support.ansible import AnsibleRunner
+from apigw_support.etcd import etcd_cluster, etcd_single, free_ports
+from apigw_support.simulator import Simulator
 
 REFRESH = 'apigw.router.apigw_router_refresh'
 INFO = 'apigw.router.apigw_router_info'

@@ -25,8 +25,8 @@ import random
 import pytest
 import yaml
 
-from harness.etcd import etcd_single
-from harness.simulator import Simulator
+from apigw_support.etcd import etcd_single
+from apigw_support.simulator import Simulator
 
 REFRESH = 'apigw.router.apigw_router_refresh'
 INFO = 'apigw.router.apigw_router_info'

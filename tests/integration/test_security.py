@@ -40,8 +40,8 @@ from urllib.request import HTTPSHandler, ProxyHandler, Request, build_opener
 import psutil
 import pytest
 
-from harness.etcd import USER, USER_PASSWORD, etcd_single, make_certs
-from harness.simulator import Simulator, SimulatorError
+from apigw_support.etcd import USER, USER_PASSWORD, etcd_single, make_certs
+from apigw_support.simulator import Simulator, SimulatorError
 
 REFRESH = 'apigw.router.apigw_router_refresh'
 INFO = 'apigw.router.apigw_router_info'

@@ -29,7 +29,7 @@ from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
 
-from harness.simulator import Simulator, SimulatorError
+from apigw_support.simulator import Simulator, SimulatorError
 
 PROJECT = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 OTHER_PROJECT = "f9e8d7c6b5a4938271605f4e3d2c1b0a"

@@ -7,10 +7,11 @@
 from __future__ import annotations
 
 import sys
+import time
 
 import pytest
 
-from harness.ansible import PlaybookTimeout
+from apigw_support.ansible import AnsibleRunner, PlaybookTimeout
 
 
 def test_tasks_results_and_stats_are_parsed(ansible):
@@ -116,3 +117,17 @@ def test_timeout_kills_the_run(ansible):
         ansible.run_tasks([{'name': 'sleep', 'ansible.builtin.command': 'sleep 60'}], timeout=3)
     assert info.value.run.timed_out
     assert info.value.run.duration < 30
+
+
+def test_on_run_sees_every_run_with_its_wall_time(tmp_path, installed_collection, capsys):
+    seen = []
+    runner = AnsibleRunner(tmp_path / 'hooked', collections_path=installed_collection.parents[2],
+                           on_run=seen.append, quiet=True)
+    started = time.monotonic()
+    run = runner.run_tasks([{'name': 'pause', 'ansible.builtin.command': 'sleep 1'}]).assert_success()
+    elapsed = time.monotonic() - started
+    failing = runner.run_tasks([{'name': 'fail', 'ansible.builtin.fail': {'msg': 'no'}}])
+
+    assert seen == [run, failing] == runner.runs
+    assert 1.0 < run.duration <= elapsed  # the process's own wall time, the command's second inside it
+    assert 'ansible-playbook run-' not in capsys.readouterr().out  # quiet: no line per run

@@ -2,7 +2,7 @@
 # Copyright: apigw.router contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# Test-only: loaded by tests/integration/harness/ansible.py, never shipped.
+# Test-only: loaded by tests/support/apigw_support/ansible.py, never shipped.
 
 """Write every task result and the final stats as JSON lines for the integration tests."""
 

@@ -16,7 +16,7 @@ imported from the checkout. Modules run on localhost with ``ansible_connection=l
 the Python running the tests as ``ansible_python_interpreter`` (the bootstrap venv, which
 has requests and the etcd clients).
 
-How results are read: a test-only callback plugin, ``harness/callback/apigw_test_results.py``,
+How results are read: a test-only callback plugin, ``apigw_support/callback/apigw_test_results.py``,
 is enabled next to the default stdout callback and appends every task result (ok, failed,
 skipped, unreachable) and the final stats as JSON lines to a file named by
 ``APIGW_TEST_RESULTS_FILE``. That was chosen over registering each task's result and writing
@@ -33,6 +33,13 @@ as :meth:`AnsibleRunner.find_in_captures`.
 
 Runs are bounded by ``timeout`` seconds (default 300, below pytest-timeout's 600): the whole
 process group is killed and :class:`PlaybookTimeout` is raised with the output so far.
+
+Timing: ``PlaybookRun.duration`` is the exact wall time of the ``ansible-playbook`` process
+(the runner blocks in ``waitpid``; a timer thread enforces the timeout), so benchmarks use it
+as it is. ``on_run`` (a callable taking the :class:`PlaybookRun`) is called after every run,
+before any timeout or missing-stats error is raised: the public hook for whoever wants every
+run's figures (bench/ collects them there). ``quiet=True`` drops the one line printed per
+run (pytest shows it for a failing test; a benchmark prints its own tables).
 """
 
 from __future__ import annotations
@@ -43,10 +50,11 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 import yaml
 
@@ -182,6 +190,8 @@ class AnsibleRunner:
     env: dict = field(default_factory=dict)
     extra_vars: dict = field(default_factory=dict)
     runs: list = field(default_factory=list)
+    on_run: Optional[Callable[[PlaybookRun], None]] = None
+    quiet: bool = False
 
     def __post_init__(self):
         self.workdir = Path(self.workdir)
@@ -237,7 +247,7 @@ class AnsibleRunner:
 
         results_path = run_dir / 'results.jsonl'
         full_env = self._environment(run_dir, results_path, env)
-        rc, duration, timed_out = _execute(command, run_dir, full_env, timeout or self.timeout)
+        rc, duration, timed_out = run_process(command, run_dir, full_env, timeout or self.timeout)
 
         stdout = (run_dir / 'stdout.txt').read_text(encoding='utf-8', errors='replace')
         stderr = (run_dir / 'stderr.txt').read_text(encoding='utf-8', errors='replace')
@@ -245,9 +255,12 @@ class AnsibleRunner:
         run = PlaybookRun(command=command, rc=rc, stdout=stdout, stderr=stderr, results=results,
                           stats=stats, run_dir=run_dir, duration=duration, timed_out=timed_out)
         self.runs.append(run)
-        # Shown by pytest for a failing test: which run, how it ended, where its files are.
-        print('ansible-playbook %s: rc=%s in %.1fs, %d task results, files in %s'
-              % (playbook_path.parent.name, rc, duration, len(results), run_dir))
+        if self.on_run is not None:
+            self.on_run(run)
+        if not self.quiet:
+            # Shown by pytest for a failing test: which run, how it ended, where its files are.
+            print('ansible-playbook %s: rc=%s in %.1fs, %d task results, files in %s'
+                  % (playbook_path.parent.name, rc, duration, len(results), run_dir))
         if timed_out:
             raise PlaybookTimeout(run)
         listing = {'--syntax-check', '--list-tasks', '--list-hosts', '--list-tags'} & set(args)
@@ -345,26 +358,40 @@ class AnsibleRunner:
         return env
 
 
-def _execute(command: list, run_dir: Path, env: dict, timeout: float):
-    """Run ``command`` with stdout/stderr going straight to files; kill its group on timeout."""
-    start = time.monotonic()
-    timed_out = False
+def run_process(command: list, run_dir: Path, env: dict, timeout: float):
+    """Run ``command`` in ``run_dir`` with stdout/stderr going straight to ``stdout.txt`` and
+    ``stderr.txt`` there; return ``(rc, wall seconds, timed out)``.
+
+    The wait blocks in ``waitpid`` (``Popen.wait(timeout=...)`` polls with sleeps growing to
+    50 ms, which would make every duration late by up to that); a timer thread kills the
+    whole process group when ``timeout`` expires.
+    """
+    expired = threading.Event()
     with open(run_dir / 'stdout.txt', 'wb') as out, open(run_dir / 'stderr.txt', 'wb') as err:
+        start = time.monotonic()
         try:
             proc = subprocess.Popen(command, cwd=str(run_dir), env=env, stdin=subprocess.DEVNULL,
                                     stdout=out, stderr=err, start_new_session=True)
         except OSError as exc:
             raise HarnessError('cannot run %s: %s' % (command[0], exc)) from exc
+
+        def expire():
+            expired.set()
+            kill_process_group(proc)
+
+        timer = threading.Timer(timeout, expire)
+        timer.daemon = True
+        timer.start()
         try:
-            rc = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_group(proc)
-            rc = proc.returncode
-    return rc, time.monotonic() - start, timed_out
+            rc = proc.wait()
+        finally:
+            timer.cancel()
+        duration = time.monotonic() - start
+    return rc, duration, expired.is_set()
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
+def kill_process_group(proc: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL, the process group ``proc`` leads (started with a new session)."""
     # ansible-playbook forks workers and modules may start their own children.
     for sig, grace in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
         try:
