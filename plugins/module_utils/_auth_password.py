@@ -4,7 +4,12 @@
 
 # This file is private to this collection: its API may change without notice.
 
-"""Authentication with IAM user name and password: a project-scoped token from IAM."""
+"""Authentication with IAM user name and password: a project-scoped token from IAM.
+
+Without a project (``project_id`` None) the token is domain-scoped: IAM requests such as
+listing the projects of a region need no project, and a project-scoped token would need
+the project id being looked up.
+"""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -12,6 +17,7 @@ __metaclass__ = type
 import json
 import threading
 
+from ansible_collections.apigw.router.plugins.module_utils._endpoints import iam_endpoint
 from ansible_collections.apigw.router.plugins.module_utils._errors import ApiError, AuthError
 
 
@@ -25,7 +31,8 @@ class PasswordAuth(object):
         self._user = user
         self._password = password
         self._domain = domain
-        # One token per project, obtained once and shared by every thread of a fleet run.
+        # One token per project (None: the domain-scoped one), obtained once and shared by
+        # every thread of a fleet run.
         self._tokens = {}
         self._lock = threading.Lock()
 
@@ -53,11 +60,16 @@ class PasswordAuth(object):
             return self._tokens[project_id]
 
     def _fetch(self, project_id):
+        if project_id is None:
+            scope = {"domain": {"name": self._domain}}
+            what = "IAM domain-scoped token for user %s (domain %s)" % (self._user, self._domain)
+        else:
+            scope = {"project": {"id": project_id}}
+            what = "IAM token for user %s (domain %s, project %s)" % (self._user, self._domain, project_id)
         body = {"auth": {
             "identity": {"methods": ["password"], "password": {"user": {
                 "name": self._user, "password": self._password, "domain": {"name": self._domain}}}},
-            "scope": {"project": {"id": project_id}}}}
-        what = "IAM token for user %s (domain %s, project %s)" % (self._user, self._domain, project_id)
+            "scope": scope}}
         try:
             answer = self._transport.send("POST", self._iam_endpoint + "/v3/auth/tokens", what,
                                           body=json.dumps(body).encode("utf-8"))
@@ -75,5 +87,5 @@ def iam_endpoint_of(params):
     if params.get("iam_endpoint"):
         return params["iam_endpoint"]
     if params.get("region"):
-        return "https://iam.%s.myhuaweicloud.com" % params["region"]
+        return iam_endpoint(params["region"], params.get("cloud"))
     return None

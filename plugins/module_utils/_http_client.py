@@ -13,7 +13,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import re
 import threading
 import traceback
 
@@ -28,12 +27,12 @@ except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
+from ansible_collections.apigw.router.plugins.module_utils._endpoints import apig_endpoint
 from ansible_collections.apigw.router.plugins.module_utils._errors import (
     ApiError, MissingLibraryError, ValidationError)
 from ansible_collections.apigw.router.plugins.module_utils._retry import NO_ANSWER, RetryPolicy, parse_retry_after
 
 USER_AGENT = "apigw.router/0.1.0"
-REGION_RE = re.compile(r"^[a-z][a-z0-9-]{1,62}\Z")
 
 # What a failed status means, for the message; 403 is refined by its error code below.
 STATUS_PHRASES = {
@@ -66,14 +65,12 @@ def check_http_url(option, url):
     return url.rstrip("/")
 
 
-def base_url(endpoint=None, region=None):
-    """The management API's base URL from ``endpoint`` or ``region``, validated."""
+def base_url(endpoint=None, region=None, cloud=None):
+    """The management API's base URL from ``endpoint`` or ``region`` (and ``cloud``), validated."""
     if endpoint:
         return check_http_url("endpoint", endpoint)
     if region:
-        if not REGION_RE.match(region):
-            raise ValidationError("region %r is not a valid region name (e.g. cn-north-4)" % region)
-        return "https://apig.%s.myhuaweicloud.com" % region
+        return apig_endpoint(region, cloud)
     raise ValidationError("endpoint or region is required to reach the APIG management API "
                           "(or set HUAWEICLOUD_APIG_ENDPOINT / HUAWEICLOUD_SDK_REGION)")
 
