@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Benchmarks: etcd sync (1k/10k/50k routes through ansible-playbook against a real etcd,
 # versus the raw client libraries) and fleet refresh (1,000 simulated instances).
-# Bootstraps first (venv, installed collection), then runs bench/bench.py with the
-# arguments given, e.g.:  hack/bench.sh --quick   hack/bench.sh --sections etcd --sizes 10000
+# Bootstraps first (venv, installed collection), then runs bench/run.py (the driver: every
+# bench/bench_<topic>.py that defines SECTION is a section) with the arguments given, e.g.:
+#   hack/bench.sh --list   hack/bench.sh --quick   hack/bench.sh --sections etcd --sizes 10000
 # See docs/BENCHMARK.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash hack/bootstrap.sh
-exec .venv/bin/python bench/bench.py "$@"
+exec .venv/bin/python bench/run.py "$@"
