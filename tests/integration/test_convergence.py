@@ -5,9 +5,11 @@
 """API mode and etcd mode must leave the same bytes in etcd for the same APIs.
 
 The simulator stands in for the gateway: its refresh of ``apis`` writes the instance's
-published APIs into a real etcd. The module's etcd mode then syncs the same instance
-from ListApisV2 (through the module) and from a saved ListApisV2 page (``src``) into other
-prefixes. The three dumps, read with etcdctl, must be byte-identical below their prefix.
+published APIs into a real etcd with its own writer (tools/apig_sim/etcd_writer.py, built
+from the documented layout, sharing no code with plugins/). The module's etcd mode then
+syncs the same instance from ListApisV2 (through the module) and from a saved ListApisV2
+page (``src``) into other prefixes. The three dumps, read with etcdctl, must be
+byte-identical below their prefix, and every manifest must match its routes.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -34,6 +36,11 @@ CONFIG = {
              "backend_api": {"req_protocol": "HTTPS", "req_method": "GET", "req_uri": "/v1/orders",
                              "url_domain": "orders.internal:443", "timeout": 5000, "retry_count": "-1"}},
             {"id": "c0000000000000000000000000000002", "name": "draft", "req_uri": "/draft"},
+            {"id": "c0000000000000000000000000000003", "name": "注文 — ünïcode ✓", "req_method": "POST",
+             "req_uri": "/bestellung/注文",
+             "envs": [{"id": "zz5a0000000000000000000000000003", "name": "ZED"},
+                      {"id": "5a5a0000000000000000000000000001", "name": "TEST"},
+                      {"id": "DEFAULT_ENVIRONMENT_RELEASE_ID", "name": "RELEASE"}]},
         ]},
         {"id": "conv-large", "generate": {"count": 1200, "seed": 11, "published_ratio": 0.9,
                                           "multi_env_ratio": 0.2}},
@@ -118,7 +125,8 @@ def test_gateway_refresh_heals_drift_and_fails_with_3500_without_etcd(ansible, s
     ansible.run_tasks([{"name": "api", "apigw.router.apigw_router_refresh": dict(
         connection(sim), instance_id="conv-small")}]).assert_success()
     healed = etcd.dump(GATEWAY_PREFIX + "/conv-small/apis/")
-    assert list(healed) == [key] and json.loads(healed[key])["name"] == "orders"
+    assert sorted(healed) == [key, key[:-1] + "3"]  # the stray key is gone
+    assert json.loads(healed[key])["name"] == "orders"
 
     # a simulator whose etcd is gone answers the gateway's own 500 APIG.3500, which is retried
     with Simulator(CONFIG, workdir=tmp_path / "sim-no-etcd", etcd_endpoints=["http://127.0.0.1:9"]) as broken:

@@ -5,9 +5,9 @@
 """What a refresh does beyond answering 200.
 
 With an etcd (``--etcd-endpoints``), a refresh of ``apis`` writes the instance's published
-APIs into it with the collection's own sync engine and layout, as the real gateway writes
-its router data; so the API mode and the etcd mode of the module can be compared byte for
-byte. When etcd cannot be written, the PUT answers 500 APIG.3500 ("Failed to synchronize
+APIs into it in the documented etcd layout, as the real gateway writes its router data;
+the writer (``etcd_writer``) is the simulator's own, written from the documentation, so
+comparing it with the module's etcd mode checks the module against the layout. When etcd cannot be written, the PUT answers 500 APIG.3500 ("Failed to synchronize
 data to etcd."), the gateway's own failure. The other resources have no etcd layout in
 this collection: they are only recorded.
 """
@@ -17,8 +17,8 @@ __metaclass__ = type
 
 import threading
 
-from apig_sim.auth import import_collection_module
 from apig_sim.data import is_published
+from apig_sim.etcd_writer import EtcdWriter, WriteFailed
 
 
 class SyncFailed(Exception):
@@ -32,15 +32,15 @@ class _Etcd(object):
         self.endpoints = None
         self.key_prefix = "/apig/router"
         self.timeout = 5.0
-        self._client = None
+        self._writer = None
         self._lock = threading.Lock()
+        self.write_lock = threading.Lock()  # one refresh writes at a time, as one gateway does
 
-    def client(self):
+    def writer(self):
         with self._lock:
-            if self._client is None:
-                etcd_client = import_collection_module("_etcd_client")
-                self._client = etcd_client.EtcdClient(self.endpoints, timeout=self.timeout)
-            return self._client
+            if self._writer is None:
+                self._writer = EtcdWriter(self.endpoints, key_prefix=self.key_prefix, timeout=self.timeout)
+            return self._writer
 
 
 ETCD = _Etcd()
@@ -58,7 +58,7 @@ def on_refresh(project_id, instance_id, resource, apis):
 
     ``resource`` is one of apis, acls, vpcs, throttles, tenants, signatures, certs;
     ``apis`` is the instance's full API list in ListApisV2 item shape (published and
-    not: the sync engine picks the routes itself, as it does from a real ListApisV2).
+    not: the writer picks the routes, as the module does from a real ListApisV2).
     Returns a dict of details for the refresh record.
     """
     if resource != "apis":
@@ -70,13 +70,9 @@ def on_refresh(project_id, instance_id, resource, apis):
 
 
 def _write_routes(instance_id, apis):
-    routes = import_collection_module("_routes")
-    errors = import_collection_module("_errors")
-    sync = import_collection_module("_etcd_sync").sync
+    # The gateway owns its router data: an empty API list empties the router.
     try:
-        desired = routes.desired_routes(apis, ETCD.key_prefix, instance_id)
-        # The gateway owns its router data: an empty API list empties the router.
-        result = sync(ETCD.client(), instance_id, desired, key_prefix=ETCD.key_prefix, allow_empty=True)
-    except errors.ApigwRouterError as exc:
-        raise SyncFailed(exc.msg)
-    return {k: result[k] for k in ("created", "updated", "deleted", "unchanged", "revision")}
+        with ETCD.write_lock:
+            return ETCD.writer().write(instance_id, apis)
+    except WriteFailed as exc:
+        raise SyncFailed(str(exc))
