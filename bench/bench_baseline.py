@@ -181,9 +181,12 @@ class BaselineSection:
                 sources[n] = src
             for rep in range(args.repeat):
                 order = names if rep % 2 == 0 else names[::-1]
-                floor = self.ctx.empty_playbook('baseline-r%d' % rep)  # the same Ansible for both
+                # Ansible's floors: the same Ansible for both versions, so one figure each.
+                empty = self.ctx.empty_playbook('baseline-r%d' % rep)
+                ping = self.ctx.ping_playbook('baseline-r%d' % rep)
                 for name in order:
-                    series('empty playbook')[name].append(floor)
+                    series('empty playbook (Ansible floor)')[name].append(empty)
+                    series('ping playbook (floor of a module task)')[name].append(ping)
                 for n, src in sources.items():
                     for lib in args.libraries:
                         for name in order:
