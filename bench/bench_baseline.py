@@ -202,8 +202,8 @@ class BaselineSection:
                             wipe(cluster, prefix)
                             series('etcd %d routes, %s: cold sync' % (n, lib))[name].append(cold)
                             series('etcd %d routes, %s: no-op re-sync' % (n, lib))[name].append(noop)
-                            log('  rep %d %-8s %s %d routes: cold %.2f s, no-op %.2f s' % (rep + 1, name, lib, n,
-                                                                                       cold, noop))
+                            log('  rep %d %-8s %s %d routes: cold %.2f s, no-op %.2f s'
+                                % (rep + 1, name, lib, n, cold, noop))
 
     def fleet_scenario(self, versions, names, series):
         args = self.args

@@ -38,7 +38,6 @@ SERIES_NAMES = ('cold', 'noop', 'cold_minus_empty', 'noop_minus_empty', 'raw_pro
                 'module_cold_cpu', 'module_noop_wall', 'module_noop_cpu')
 
 
-
 def add_arguments(parser):
     parser.add_argument('--per-key-max', type=int, default=10000,
                         help='one-put-per-key is measured on all keys up to this size ...')
@@ -299,4 +298,3 @@ class EtcdSection:
                      title='Targets (etcd)%s' % ('' if d else ': %d routes not in --sizes, not evaluated'
                                                  % TARGET_SIZE), left=(0, 1, 4)))
         self.ctx.report.setdefault('targets', []).extend(dict(t, section='etcd') for t in targets)
-

@@ -88,7 +88,7 @@ class FleetSection:
                 'project_id': PROJECT, 'auth_token': TOKEN}}]}
         label = 'fleet-%d-c%d' % (len(ids), concurrency)
         run = self.ctx.playbook([play], label, instrument=instrument,
-                              extra_vars={'bench_instances': [{'instance_id': i} for i in ids]})
+                                extra_vars={'bench_instances': [{'instance_id': i} for i in ids]})
         summary = run.task('fleet')['summary']
         if summary['total'] != len(ids) or summary['failed']:
             raise BenchError('%s: summary %s' % (label, summary))
@@ -115,7 +115,7 @@ class FleetSection:
                 'instance_id': '{{ inventory_hostname }}', 'endpoint': sim.url, 'project_id': PROJECT,
                 'auth_token': TOKEN}}]}
         run = self.ctx.playbook([play], 'hosts-%d-f%d' % (len(ids), forks),
-                              args=['-i', str(inventory), '--forks', str(forks)])
+                                args=['-i', str(inventory), '--forks', str(forks)])
         self.verify(sim, 'inventory hosts, forks %d' % forks, ids, forks)
         return run
 
@@ -246,5 +246,3 @@ class FleetSection:
                      title='Targets (fleet)%s' % ('' if n == 1000 else ': the targets are for 1,000 instances'),
                      left=(0, 3)))
         self.ctx.report.setdefault('targets', []).extend(targets)
-
-

@@ -89,7 +89,6 @@ def profile_module(ctx, label, module_args, before=None, top=16, cpu=False):
             'phases': phases, 'top': body}
 
 
-
 # Where a module run spends its time: (label, [(file, function), ...]) summed by cumulative time.
 PHASES = (
     ('load the src file', [('_source.py', 'load_src')]),

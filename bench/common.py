@@ -294,5 +294,3 @@ def wipe(cluster, prefix):
     """Delete every key under ``prefix`` and compact, so each run starts from the same etcd state."""
     cluster.etcdctl(['del', prefix + '/', '--prefix'], timeout=120, command_timeout='60s')
     cluster.etcdctl(['compact', str(cluster.revision())], timeout=120, command_timeout='60s')
-
-

@@ -7,8 +7,9 @@
 With an etcd (``--etcd-endpoints``), a refresh of ``apis`` writes the instance's published
 APIs into it in the documented etcd layout, as the real gateway writes its router data;
 the writer (``etcd_writer``) is the simulator's own, written from the documentation, so
-comparing it with the module's etcd mode checks the module against the layout. When etcd cannot be written, the PUT answers 500 APIG.3500 ("Failed to synchronize
-data to etcd."), the gateway's own failure. The other resources have no etcd layout in
+comparing it with the module's etcd mode checks the module against the layout. When etcd
+cannot be written, the PUT answers 500 APIG.3500 ("Failed to synchronize data to etcd."),
+the gateway's own failure. The other resources have no etcd layout in
 this collection: they are only recorded.
 """
 
