@@ -66,16 +66,12 @@ def _builder(module):
     return lambda apis: dict((prefix + api_id, value) for api_id, value in build(apis).items())
 
 
-def _best(repeat, func, arg):
-    best = None
-    result = None
-    for dummy in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        result = func(arg)
-        elapsed = time.perf_counter() - start
-        best = elapsed if best is None else min(best, elapsed)
-    return best, result
+def _timed(func, arg):
+    """(wall seconds, CPU seconds of this process, result) of one call."""
+    gc.collect()
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = func(arg)
+    return time.perf_counter() - wall, time.process_time() - cpu, result
 
 
 def main():
@@ -93,22 +89,32 @@ def main():
     from ansible_collections.apigw.router.plugins.module_utils import _routes
 
     impls = [("working tree", _routes)] + [("at %s" % ref, _load_ref(tmp, ref)) for ref in args.ref]
-    print("build_records + manifest, best of %d (Python %s)" % (args.repeat, sys.version.split()[0]))
-    print("%-8s %-22s %10s %10s %10s %12s" % ("APIs", "implementation", "build s", "manifest s", "total s",
-                                               "routes/s"))
+    print("build_records + manifest of one instance, best of %d rounds (Python %s); seconds, wall clock"
+          " and CPU time of this process" % (args.repeat, sys.version.split()[0]))
+    print("%-8s %-18s %9s %9s %9s %9s %9s %9s" % ("APIs", "implementation", "build", "manifest", "total",
+                                                  "build cpu", "man. cpu", "total cpu"))
     for size in [int(s) for s in args.sizes.split(",")]:
         apis = datagen.generate(size)
+        # Implementations take turns within each round, so that a busy machine slows them alike;
+        # the best round of each is printed.
+        best = dict((label, [None] * 4) for label, dummy in impls)
         reference = None
-        for label, module in impls:
-            build_time, routes = _best(args.repeat, _builder(module), apis)
-            manifest_time, dummy = _best(args.repeat, module.manifest, routes)
-            if reference is None:
-                reference = routes
-            elif routes != reference:
-                sys.exit("%s builds other bytes than the working tree: not comparable" % label)
-            total = build_time + manifest_time
-            print("%-8d %-22s %10.4f %10.4f %10.4f %12.0f" % (size, label[:22], build_time, manifest_time, total,
-                                                              len(routes) / total))
+        for dummy in range(args.repeat):
+            for label, module in impls:
+                build_wall, build_cpu, routes = _timed(_builder(module), apis)
+                manifest_wall, manifest_cpu, dummy = _timed(module.manifest, routes)
+                if reference is None:
+                    reference = routes
+                elif routes != reference:
+                    sys.exit("%s builds other bytes than the working tree: not comparable" % label)
+                figures = best[label]
+                for i, value in enumerate((build_wall, manifest_wall, build_cpu, manifest_cpu)):
+                    figures[i] = value if figures[i] is None else min(figures[i], value)
+        for label, dummy in impls:
+            build_wall, manifest_wall, build_cpu, manifest_cpu = best[label]
+            print("%-8d %-18s %9.4f %9.4f %9.4f %9.4f %9.4f %9.4f" % (
+                size, label[:18], build_wall, manifest_wall, build_wall + manifest_wall,
+                build_cpu, manifest_cpu, build_cpu + manifest_cpu))
     return 0
 
 
