@@ -32,13 +32,17 @@ How a ListApisV2 item becomes a record (``route_record``):
   sub-fields are omitted; so is ``backend`` when nothing is left.
 - Everything else (``register_time``, ``update_time``, ``publish_time``, ``tags``,
   ``req_params``, ...) is not part of the record.
+
+One pass per item validates it and builds its record from the field tables
+(``_API_FIELDS``, ``_BACKEND_FIELDS``): every problem of every item is collected, worded
+as users have always read it, before anything is returned.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-# The fast path below compares exact types on purpose: a bool is an int, and str or dict
-# subclasses may behave differently; all of them must take the slow path and its checks.
+# The checks accept exact str/int types first and fall back to isinstance for subclasses:
+# the exact test is the cheap common case, the fallback gives the same verdict and message.
 # pylint: disable=unidiomatic-typecheck
 
 import hashlib
@@ -62,26 +66,19 @@ MAX_FIELD_BYTES = 64 * 1024
 # Problems quoted in full in one error message; the rest are counted.
 MAX_REPORTED_PROBLEMS = 5
 
-STRING_FIELDS = ("id", "name", "group_id", "group_name", "req_protocol", "req_method", "req_uri",
-                 "match_mode", "auth_type", "backend_type")
-BACKEND_STRING_FIELDS = ("req_protocol", "req_method", "req_uri", "url_domain")
-BACKEND_INT_FIELDS = ("timeout", "retry_count")
 ENV_PARTS = (("run_env_id", "id"), ("run_env_name", "name"), ("publish_id", "publish_id"))
 
 _INT_STR_RE = re.compile(r"^[+-]?[0-9]{1,19}\Z")
 _INT_MIN = -(2 ** 63)
 _INT_MAX = 2 ** 63 - 1
 _CONTROL_RE = re.compile(u"[\x00-\x1f\x7f]")
+_METHODS = frozenset(REQ_METHODS)
+_identifier_match = IDENTIFIER_RE.match
 
 
 # One encoder for every call: json.dumps with these options would build a new one each time.
 # Its encode() keeps no state between calls, so it is safe to share between threads.
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-# The same without sorting or the cycle check, for the records of _fast_record only: their
-# dicts are filled in sorted key order and hold nothing but fresh dicts, lists, str, int
-# and bool, so the bytes are those of _ENCODER.
-_FAST_ENCODER = json.JSONEncoder(sort_keys=False, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
-                                 check_circular=False)
 
 
 def canonical_json(obj):
@@ -90,7 +87,7 @@ def canonical_json(obj):
 
 
 # ---------------------------------------------------------------------------
-# validation
+# messages
 
 def _show(value, limit=40):
     """A bounded rendering of a bad value; containers by type only (they may be huge or cyclic)."""
@@ -114,20 +111,74 @@ def _label(index, api):
     return "%s (id %s)" % (where, _show(api_id))
 
 
-def _check_string(problems, name, value, max_bytes=MAX_FIELD_BYTES):
-    """Append a problem unless value is a str of valid Unicode within max_bytes; True if fine."""
-    if not isinstance(value, str):
-        problems.append("%s must be a string, got %s" % (name, _show(value)))
-        return False
-    try:
-        size = len(value.encode("utf-8"))
-    except UnicodeEncodeError:
-        problems.append("%s %s is not valid Unicode (lone surrogate)" % (name, _show(value)))
-        return False
+def _raise_problems(problems, what):
+    shown = problems[:MAX_REPORTED_PROBLEMS]
+    more = len(problems) - len(shown)
+    msg = "%s refused (%d problem%s): %s%s" % (
+        what, len(problems), "" if len(problems) == 1 else "s", "; ".join(shown),
+        "; and %d more" % more if more else "")
+    raise ValidationError(msg, problems=problems[:50], problem_count=len(problems))
+
+
+# ---------------------------------------------------------------------------
+# field checks
+#
+# Each check is called as check(value, name, problems, obj, published) for a value that
+# is not None; it returns what the record holds, or _OMIT after appending the problems of
+# the value (or when the value adds nothing to the record).
+
+_OMIT = object()
+
+
+def _fits(value, name, problems, max_bytes):
+    """True if str value is valid Unicode within max_bytes of UTF-8; else appends why."""
+    if value.isascii():  # O(1) in CPython: no surrogate, one byte per character
+        size = len(value)
+    else:
+        try:
+            size = len(value.encode("utf-8"))
+        except UnicodeEncodeError:
+            problems.append("%s %s is not valid Unicode (lone surrogate)" % (name, _show(value)))
+            return False
     if size > max_bytes:
         problems.append("%s is %d bytes long: at most %d are allowed" % (name, size, max_bytes))
         return False
     return True
+
+
+def _string(value, name, problems, obj=None, published=None, max_bytes=MAX_FIELD_BYTES):
+    if type(value) is str and len(value) <= max_bytes and value.isascii():
+        return value
+    if isinstance(value, str):
+        return value if _fits(value, name, problems, max_bytes) else _OMIT
+    problems.append("%s must be a string, got %s" % (name, _show(value)))
+    return _OMIT
+
+
+def _method(value, name, problems, obj=None, published=None):
+    if type(value) is str and value in _METHODS:
+        return value
+    if _string(value, name, problems) is _OMIT:
+        return _OMIT
+    if value not in REQ_METHODS:
+        problems.append("%s %s is not one of %s" % (name, _show(value), ", ".join(REQ_METHODS)))
+        return _OMIT
+    return value
+
+
+def _uri(value, name, problems, obj=None, published=None):
+    if (type(value) is str and value[:1] == "/" and len(value) <= MAX_URI_BYTES and value.isascii()
+            and not _CONTROL_RE.search(value)):
+        return value
+    if _string(value, name, problems, max_bytes=MAX_URI_BYTES) is _OMIT:
+        return _OMIT
+    if not value.startswith("/"):
+        problems.append("%s %s must start with '/'" % (name, _show(value)))
+    elif _CONTROL_RE.search(value):
+        problems.append("%s %s must not contain control characters" % (name, _show(value)))
+    else:
+        return value
+    return _OMIT
 
 
 def _as_int(value):
@@ -147,376 +198,206 @@ def _as_int(value):
     return result if _INT_MIN <= result <= _INT_MAX else None
 
 
-def _check_int(problems, name, value):
-    if _as_int(value) is None:
-        problems.append("%s must be an integer, got %s" % (name, _show(value)))
-
-
-def _check_method(problems, name, value):
-    if _check_string(problems, name, value) and value not in REQ_METHODS:
-        problems.append("%s %s is not one of %s" % (name, _show(value), ", ".join(REQ_METHODS)))
-
-
-def _check_uri(problems, name, value):
-    if not _check_string(problems, name, value, MAX_URI_BYTES):
-        return
-    if not value.startswith("/"):
-        problems.append("%s %s must start with '/'" % (name, _show(value)))
-    elif _CONTROL_RE.search(value):
-        problems.append("%s %s must not contain control characters" % (name, _show(value)))
-
-
-def _is_published(api):
-    return api.get("run_env_id") not in (None, "")
-
-
-def _env_parts(api):
-    """{record key: list of parts} for each env field present (see the module docstring)."""
-    parts = {}
-    for source, target in ENV_PARTS:
-        value = api.get(source)
-        if value not in (None, ""):
-            parts[target] = value.split("|")
-    return parts
-
-
-def _check_envs(problems, api):
-    for source, dummy in ENV_PARTS:
-        value = api.get(source)
-        if value is not None and not _check_string(problems, source, value):
-            return
-    parts = _env_parts(api)
-    ids = parts["id"]
-    for source, target in ENV_PARTS[1:]:
-        if target in parts and len(parts[target]) != len(ids):
-            problems.append("%s has %d '|'-separated parts but run_env_id has %d: they must pair up"
-                            % (source, len(parts[target]), len(ids)))
-    seen = set()
-    for env_id in ids:
-        if not IDENTIFIER_RE.match(env_id):
-            problems.append("run_env_id part %s is not a valid environment id" % _show(env_id))
-        elif env_id in seen:
-            problems.append("run_env_id names environment %s twice" % env_id)
-        seen.add(env_id)
-
-
-def validate_api(index, api):
-    """Every problem of one API resource, as messages naming the item; [] when it is fine.
-
-    ``index`` is its position in ``apis`` (``None`` for a lone resource). Duplicate ids
-    across items are checked by ``desired_routes``.
-    """
-    if not isinstance(api, dict):
-        return ["%s must be a dict (an API resource), got %s"
-                % ("apis[%s]" % index if index is not None else "api", _show(api))]
-    label = _label(index, api)
-    problems = []
-    api_id = api.get("id")
-    if api_id is None:
-        problems.append("id is missing")
-    elif not isinstance(api_id, str) or not IDENTIFIER_RE.match(api_id):
-        problems.append("id %s is not a valid identifier: it must match %s"
-                        % (_show(api_id), IDENTIFIER_RE.pattern.replace("\\Z", "$")))
-    published = _is_published(api)
-    for field in STRING_FIELDS:
-        value = api.get(field)
-        if field == "id":
-            continue
-        if field == "req_method" and (published or value is not None):
-            if value is None:
-                problems.append("req_method is missing (required for a published API)")
-            else:
-                _check_method(problems, field, value)
-        elif field == "req_uri" and (published or value is not None):
-            if value is None:
-                problems.append("req_uri is missing (required for a published API)")
-            else:
-                _check_uri(problems, field, value)
-        elif value is not None:
-            _check_string(problems, field, value)
-    if api.get("type") is not None:
-        _check_int(problems, "type", api["type"])
-    if api.get("cors") is not None and not isinstance(api["cors"], bool):
-        problems.append("cors must be true or false, got %s" % _show(api["cors"]))
-    if published:
-        _check_envs(problems, api)
-    backend = api.get("backend_api")
-    if backend is not None:
-        if not isinstance(backend, dict):
-            problems.append("backend_api must be a dict, got %s" % _show(backend))
-        else:
-            for field in BACKEND_STRING_FIELDS:
-                value = backend.get(field)
-                name = "backend_api.%s" % field
-                if value is None:
-                    continue
-                if field == "req_method":
-                    _check_method(problems, name, value)
-                elif field == "req_uri":
-                    _check_uri(problems, name, value)
-                else:
-                    _check_string(problems, name, value)
-            for field in BACKEND_INT_FIELDS:
-                if backend.get(field) is not None:
-                    _check_int(problems, "backend_api.%s" % field, backend[field])
-    return ["%s: %s" % (label, p) for p in problems]
-
-
-def _raise_problems(problems, what):
-    shown = problems[:MAX_REPORTED_PROBLEMS]
-    more = len(problems) - len(shown)
-    msg = "%s refused (%d problem%s): %s%s" % (
-        what, len(problems), "" if len(problems) == 1 else "s", "; ".join(shown),
-        "; and %d more" % more if more else "")
-    raise ValidationError(msg, problems=problems[:50], problem_count=len(problems))
-
-
-# ---------------------------------------------------------------------------
-# records and keys
-
-def _build_record(api):
-    """The record of an API already validated by validate_api (None when unpublished)."""
-    if not _is_published(api):
-        return None
-    record = {"schema": SCHEMA}
-    for field in STRING_FIELDS:
-        if api.get(field) is not None:
-            record[field] = api[field]
-    if api.get("type") is not None:
-        record["type"] = _as_int(api["type"])
-    if api.get("cors") is not None:
-        record["cors"] = api["cors"]
-    parts = _env_parts(api)
-    envs = []
-    for i, env_id in enumerate(parts["id"]):
-        env = {"id": env_id}
-        for dummy, target in ENV_PARTS[1:]:
-            if target in parts:
-                env[target] = parts[target][i]
-        envs.append(env)
-    record["envs"] = sorted(envs, key=lambda e: e["id"])
-    backend = api.get("backend_api")
-    if isinstance(backend, dict):
-        out = {}
-        for field in BACKEND_STRING_FIELDS:
-            if backend.get(field) is not None:
-                out[field] = backend[field]
-        for field in BACKEND_INT_FIELDS:
-            if backend.get(field) is not None:
-                out[field] = _as_int(backend[field])
-        if out:
-            record["backend"] = out
-    return record
-
-
-# ---------------------------------------------------------------------------
-# the fast path: validate and build in one pass
-
-# Returned by _fast_record when it cannot vouch for an item: validate_api and
-# _build_record then decide, and word any problem.
-_SLOW = object()
-_METHODS = frozenset(REQ_METHODS)
-_PLAIN_FIELDS = ("name", "group_id", "group_name", "req_protocol", "match_mode", "auth_type", "backend_type")
-_BACKEND_PLAIN_FIELDS = ("req_protocol", "url_domain")
-
-
-def _str_fits(value, max_bytes):
-    """_check_string's verdict on a str, without the message."""
-    if value.isascii():  # O(1) in CPython: no surrogate, one byte per character
-        return len(value) <= max_bytes
-    try:
-        return len(value.encode("utf-8")) <= max_bytes
-    except UnicodeEncodeError:
-        return False
-
-
-def _fast_int(value):
+def _integer(value, name, problems, obj=None, published=None):
     if type(value) is int and _INT_MIN <= value <= _INT_MAX:
         return value
-    return _as_int(value)
+    result = _as_int(value)
+    if result is None:
+        problems.append("%s must be an integer, got %s" % (name, _show(value)))
+        return _OMIT
+    return result
 
 
-def _fast_parts(value, count):
-    """A |-joined publication field split into ``count`` parts; None when absent or empty; else _SLOW."""
-    if value is None:
-        return None
-    if type(value) is not str or not _str_fits(value, MAX_FIELD_BYTES):
-        return _SLOW
-    if not value:
-        return None
-    parts = value.split("|")
-    return parts if len(parts) == count else _SLOW
+def _boolean(value, name, problems, obj=None, published=None):
+    if value is True or value is False:
+        return value
+    problems.append("%s must be true or false, got %s" % (name, _show(value)))
+    return _OMIT
 
 
-def _fast_record(api, _id_match=IDENTIFIER_RE.match, _control=_CONTROL_RE.search):
-    """``_build_record(api)`` for a dict that validate_api would find no problem in, else _SLOW.
-
-    Makes the same checks as validate_api, but accepts only exact ``str``/``int``/``dict``
-    types and returns _SLOW at the first doubt, so that every item it does not vouch for
-    goes through validate_api and _build_record: the records and every error message stay
-    theirs. It only has to be a sound subset of validate_api, and build the same record.
-
-    The record's dicts are filled in sorted key order, so that _FAST_ENCODER (which does
-    not sort) gives the bytes canonical_json gives.
-    """
-    get = api.get
-    api_id = get("id")
-    if type(api_id) is not str or not _id_match(api_id):
-        return _SLOW
-    run_env_id = get("run_env_id")
-    if run_env_id is None:
-        published = False
-    elif type(run_env_id) is str:
-        published = run_env_id != ""
-    else:
-        return _SLOW
-    auth_type = get("auth_type")
-    backend_type = get("backend_type")
-    group_id = get("group_id")
-    group_name = get("group_name")
-    match_mode = get("match_mode")
-    name = get("name")
-    req_protocol = get("req_protocol")
-    for value in (auth_type, backend_type, group_id, group_name, match_mode, name, req_protocol):
-        if value is not None and (type(value) is not str or not (
-                len(value) <= MAX_FIELD_BYTES if value.isascii() else _str_fits(value, MAX_FIELD_BYTES))):
-            return _SLOW
-    req_method = get("req_method")
-    if req_method is not None:
-        if type(req_method) is not str or req_method not in _METHODS:
-            return _SLOW
-    elif published:
-        return _SLOW
-    req_uri = get("req_uri")
-    if req_uri is not None:
-        if (type(req_uri) is not str or not _str_fits(req_uri, MAX_URI_BYTES) or req_uri[:1] != "/"
-                or _control(req_uri)):
-            return _SLOW
-    elif published:
-        return _SLOW
-    api_type = get("type")
-    if api_type is not None:
-        api_type = _fast_int(api_type)
-        if api_type is None:
-            return _SLOW
-    cors = get("cors")
-    if cors is not None and cors is not True and cors is not False:
-        return _SLOW
-    backend = get("backend_api")
-    out = None
-    if backend is not None:
-        if type(backend) is not dict:
-            return _SLOW
-        bget = backend.get
-        b_method = bget("req_method")
-        if b_method is not None and (type(b_method) is not str or b_method not in _METHODS):
-            return _SLOW
-        b_protocol = bget("req_protocol")
-        if b_protocol is not None and (type(b_protocol) is not str or not _str_fits(b_protocol, MAX_FIELD_BYTES)):
-            return _SLOW
-        b_uri = bget("req_uri")
-        if b_uri is not None and (type(b_uri) is not str or not _str_fits(b_uri, MAX_URI_BYTES)
-                                  or b_uri[:1] != "/" or _control(b_uri)):
-            return _SLOW
-        b_retry = bget("retry_count")
-        if b_retry is not None:
-            b_retry = _fast_int(b_retry)
-            if b_retry is None:
-                return _SLOW
-        b_timeout = bget("timeout")
-        if b_timeout is not None:
-            b_timeout = _fast_int(b_timeout)
-            if b_timeout is None:
-                return _SLOW
-        b_domain = bget("url_domain")
-        if b_domain is not None and (type(b_domain) is not str or not _str_fits(b_domain, MAX_FIELD_BYTES)):
-            return _SLOW
-        out = {}
-        if b_method is not None:
-            out["req_method"] = b_method
-        if b_protocol is not None:
-            out["req_protocol"] = b_protocol
-        if b_uri is not None:
-            out["req_uri"] = b_uri
-        if b_retry is not None:
-            out["retry_count"] = b_retry
-        if b_timeout is not None:
-            out["timeout"] = b_timeout
-        if b_domain is not None:
-            out["url_domain"] = b_domain
-    if not published:
-        return None
-    # envs: the three fields must be valid strings; the present ones split into as many parts
-    # as run_env_id; env ids distinct identifiers.
-    if not _str_fits(run_env_id, MAX_FIELD_BYTES):
-        return _SLOW
-    ids = run_env_id.split("|")
-    count = len(ids)
-    names = _fast_parts(get("run_env_name"), count)
-    publish_ids = _fast_parts(get("publish_id"), count)
-    if names is _SLOW or publish_ids is _SLOW:
-        return _SLOW
-    envs = []
-    for i in range(count):
-        env_id = ids[i]
-        if not _id_match(env_id):
-            return _SLOW
-        env = {"id": env_id}  # id, name, publish_id: sorted
-        if names is not None:
-            env["name"] = names[i]
-        if publish_ids is not None:
-            env["publish_id"] = publish_ids[i]
-        envs.append(env)
-    if count > 1:
-        if len(set(ids)) != count:
-            return _SLOW
-        envs.sort(key=_env_id)
-    # In sorted key order (see the docstring).
-    record = {}
-    if auth_type is not None:
-        record["auth_type"] = auth_type
-    if out:
-        record["backend"] = out
-    if backend_type is not None:
-        record["backend_type"] = backend_type
-    if cors is not None:
-        record["cors"] = cors
-    record["envs"] = envs
-    if group_id is not None:
-        record["group_id"] = group_id
-    if group_name is not None:
-        record["group_name"] = group_name
-    record["id"] = api_id
-    if match_mode is not None:
-        record["match_mode"] = match_mode
-    if name is not None:
-        record["name"] = name
-    record["req_method"] = req_method
-    if req_protocol is not None:
-        record["req_protocol"] = req_protocol
-    record["req_uri"] = req_uri
-    record["schema"] = SCHEMA
-    if api_type is not None:
-        record["type"] = api_type
-    return record
+def _identifier(value, name, problems, obj=None, published=None):
+    if isinstance(value, str) and IDENTIFIER_RE.match(value):
+        return value
+    problems.append("%s %s is not a valid identifier: it must match %s"
+                    % (name, _show(value), IDENTIFIER_RE.pattern.replace("\\Z", "$")))
+    return _OMIT
 
 
 def _env_id(env):
     return env["id"]
 
 
+def _envs(value, name, problems, api, published):
+    """run_env_id, run_env_name and publish_id of a published API, zipped (module docstring)."""
+    if not published:
+        return _OMIT  # the publication fields of an unpublished API are not looked at
+    names = api.get("run_env_name")
+    publish_ids = api.get("publish_id")
+    if not (type(value) is str and len(value) <= MAX_FIELD_BYTES and value.isascii()
+            and (names is None or type(names) is str and len(names) <= MAX_FIELD_BYTES and names.isascii())
+            and (publish_ids is None or type(publish_ids) is str and len(publish_ids) <= MAX_FIELD_BYTES
+                 and publish_ids.isascii())):
+        # not all plain: the full checks, in order, stopping at the first problem
+        for source, part in ((name, value), ("run_env_name", names), ("publish_id", publish_ids)):
+            if part is not None and _string(part, source, problems) is _OMIT:
+                return _OMIT
+    ids = value.split("|")
+    count = len(ids)
+    # an absent (None or "") name or publish id is left out of every entry
+    names = names.split("|") if names not in (None, "") else None
+    publish_ids = publish_ids.split("|") if publish_ids not in (None, "") else None
+    paired = True
+    if (names is not None and len(names) != count) or (publish_ids is not None and len(publish_ids) != count):
+        for source, parts in (("run_env_name", names), ("publish_id", publish_ids)):
+            if parts is not None and len(parts) != count:
+                problems.append("%s has %d '|'-separated parts but run_env_id has %d: they must pair up"
+                                % (source, len(parts), count))
+        paired = False
+    if count == 1 and paired and _identifier_match(value):
+        env = {"id": value}
+        if names is not None:
+            env["name"] = names[0]
+        if publish_ids is not None:
+            env["publish_id"] = publish_ids[0]
+        return [env]
+    seen = set()
+    for env_id in ids:
+        if not _identifier_match(env_id):
+            problems.append("run_env_id part %s is not a valid environment id" % _show(env_id))
+            paired = False
+        elif env_id in seen:
+            problems.append("run_env_id names environment %s twice" % env_id)
+            paired = False
+        seen.add(env_id)
+    if not paired:
+        return _OMIT
+    envs = []
+    for i, env_id in enumerate(ids):
+        env = {"id": env_id}
+        if names is not None:
+            env["name"] = names[i]
+        if publish_ids is not None:
+            env["publish_id"] = publish_ids[i]
+        envs.append(env)
+    envs.sort(key=_env_id)
+    return envs
+
+
+def _backend(value, name, problems, api, published):
+    if not isinstance(value, dict):
+        problems.append("backend_api must be a dict, got %s" % _show(value))
+        return _OMIT
+    return _fill(value, _BACKEND_FIELDS, {}, problems, published) or _OMIT
+
+
+# ---------------------------------------------------------------------------
+# the tables: what a record holds and how each field is checked
+#
+# (record key, source field, name in messages, check, required); required is 0 for an
+# optional field, 1 for one a published API needs, 2 for one every API needs. Rows are in
+# the order problems are reported in; the key order of a record is canonical_json's.
+
+_OPTIONAL, _PUBLISHED, _ALWAYS = 0, 1, 2
+
+_API_FIELDS = (
+    ("id", "id", "id", _identifier, _ALWAYS),
+    ("name", "name", "name", _string, _OPTIONAL),
+    ("group_id", "group_id", "group_id", _string, _OPTIONAL),
+    ("group_name", "group_name", "group_name", _string, _OPTIONAL),
+    ("req_protocol", "req_protocol", "req_protocol", _string, _OPTIONAL),
+    ("req_method", "req_method", "req_method", _method, _PUBLISHED),
+    ("req_uri", "req_uri", "req_uri", _uri, _PUBLISHED),
+    ("match_mode", "match_mode", "match_mode", _string, _OPTIONAL),
+    ("auth_type", "auth_type", "auth_type", _string, _OPTIONAL),
+    ("backend_type", "backend_type", "backend_type", _string, _OPTIONAL),
+    ("type", "type", "type", _integer, _OPTIONAL),
+    ("cors", "cors", "cors", _boolean, _OPTIONAL),
+    ("envs", "run_env_id", "run_env_id", _envs, _OPTIONAL),
+    ("backend", "backend_api", "backend_api", _backend, _OPTIONAL),
+)
+_BACKEND_FIELDS = (
+    ("req_protocol", "req_protocol", "backend_api.req_protocol", _string, _OPTIONAL),
+    ("req_method", "req_method", "backend_api.req_method", _method, _OPTIONAL),
+    ("req_uri", "req_uri", "backend_api.req_uri", _uri, _OPTIONAL),
+    ("url_domain", "url_domain", "backend_api.url_domain", _string, _OPTIONAL),
+    ("timeout", "timeout", "backend_api.timeout", _integer, _OPTIONAL),
+    ("retry_count", "retry_count", "backend_api.retry_count", _integer, _OPTIONAL),
+)
+
+
+def _fill(obj, rows, out, problems, published):
+    """``out`` filled from ``obj`` by ``rows``; None when a row appended problems.
+
+    The common cases of the checks (an exact str, int or bool that is fine) are inlined
+    for speed: the checks would return the same.
+    """
+    before = len(problems)
+    get = obj.get
+    for key, source, name, check, required in rows:
+        value = get(source)
+        if value is None:
+            if required and (published or required == _ALWAYS):
+                problems.append("%s is missing%s" % (
+                    name, " (required for a published API)" if required == _PUBLISHED else ""))
+            continue
+        if check is _string:
+            if type(value) is str and len(value) <= MAX_FIELD_BYTES and value.isascii():
+                out[key] = value
+                continue
+        elif check is _integer:
+            if type(value) is int and _INT_MIN <= value <= _INT_MAX:
+                out[key] = value
+                continue
+        elif check is _method:
+            if type(value) is str and value in _METHODS:
+                out[key] = value
+                continue
+        elif check is _boolean:
+            if value is True or value is False:
+                out[key] = value
+                continue
+        elif check is _identifier:
+            if type(value) is str and _identifier_match(value):
+                out[key] = value
+                continue
+        value = check(value, name, problems, obj, published)
+        if value is not _OMIT:
+            out[key] = value
+    return out if len(problems) == before else None
+
+
+def _item(index, api, problems):
+    """The record of one item of ``apis`` (None when unpublished); its problems, naming it, appended.
+
+    ``index`` is its position in ``apis`` (None for a lone resource).
+    """
+    if not isinstance(api, dict):
+        problems.append("%s must be a dict (an API resource), got %s"
+                        % ("apis[%s]" % index if index is not None else "api", _show(api)))
+        return None
+    before = len(problems)
+    published = api.get("run_env_id") not in (None, "")
+    record = _fill(api, _API_FIELDS, {"schema": SCHEMA}, problems, published)
+    if len(problems) > before:
+        label = _label(index, api)
+        problems[before:] = ["%s: %s" % (label, p) for p in problems[before:]]
+        return None
+    return record if published else None
+
+
+# ---------------------------------------------------------------------------
+# records and keys
+
 def route_record(api):
     """The route record of one API resource (a dict), or None when it is unpublished.
 
-    Raises ValidationError when the resource is malformed (see validate_api).
+    Raises ValidationError when the resource is malformed.
     """
-    record = _fast_record(api) if type(api) is dict else _SLOW
-    if record is not _SLOW:
-        return record
-    problems = validate_api(None, api)
+    problems = []
+    record = _item(None, api, problems)
     if problems:
         _raise_problems(problems, "the API resource was")
-    return _build_record(api)
+    return record
 
 
 def routes_prefix(key_prefix, instance_id):
@@ -555,28 +436,22 @@ def build_records(apis):
     first_index = {}
     routes = {}
     encode = _ENCODER.encode
-    fast_encode = _FAST_ENCODER.encode
-    fast_record = _fast_record
+    item = _item
     for index, api in enumerate(apis):
-        record = fast_record(api) if type(api) is dict else _SLOW
-        if record is not _SLOW:
-            # A valid item (see _fast_record): no problem of its own, its id is an identifier.
-            api_id = api["id"]
-            dump = fast_encode
-        else:
-            item_problems = validate_api(index, api)
-            problems.extend(item_problems)
-            record = None if item_problems else _build_record(api)
-            dump = encode
+        before = len(problems)
+        record = item(index, api, problems)
+        if len(problems) > before:
             api_id = api.get("id") if isinstance(api, dict) else None
             if not (isinstance(api_id, str) and IDENTIFIER_RE.match(api_id)):
                 continue
+        else:
+            api_id = api["id"]  # a valid item's id is an identifier
         if api_id in first_index:
             problems.append("%s: duplicate id, also at apis[%d]" % (_label(index, api), first_index[api_id]))
             continue
         first_index[api_id] = index
         if record is not None and not problems:
-            routes[api_id] = dump(record).encode("utf-8")
+            routes[api_id] = encode(record).encode("utf-8")
     if problems:
         _raise_problems(problems, "the API resources were")
     return routes

@@ -20,6 +20,7 @@ from ansible_collections.apigw.router.plugins.module_utils._routes import (
     MAX_FIELD_BYTES,
     MAX_URI_BYTES,
     api_id_of,
+    build_records,
     canonical_json,
     desired_routes,
     manifest,
@@ -27,7 +28,6 @@ from ansible_collections.apigw.router.plugins.module_utils._routes import (
     route_key,
     route_record,
     routes_prefix,
-    validate_api,
 )
 
 FUZZ = settings(max_examples=300, derandomize=True, deadline=None,
@@ -112,6 +112,21 @@ def test_volatile_and_unknown_fields_never_appear(field):
     record = route_record(api())
     assert field not in record
     assert field.encode() not in canonical_json(record)
+
+
+def test_record_keys_are_the_documented_ones():
+    """A full record holds schema, envs and exactly the fields the tables name."""
+    assert sorted(route_record(api())) == sorted(
+        ["schema", "id", "name", "type", "req_protocol", "req_method", "req_uri", "match_mode", "auth_type",
+         "cors", "backend_type", "group_id", "group_name", "envs", "backend"])
+    assert sorted(route_record(api())["backend"]) == sorted(
+        ["req_protocol", "req_method", "req_uri", "url_domain", "timeout", "retry_count"])
+
+
+def test_build_records_is_keyed_by_api_id():
+    records = build_records([api(id="a1"), api(id="b2", run_env_id="")])
+    assert list(records) == ["a1"]
+    assert records["a1"] == canonical_json(route_record(api(id="a1")))
 
 
 def test_volatile_fields_do_not_change_bytes():
@@ -206,7 +221,8 @@ def test_unpublished_api_has_no_record(run_env_id):
 
 def test_unpublished_api_needs_no_method_or_uri():
     item = {"id": "draft1", "run_env_id": ""}
-    assert validate_api(0, item) == []
+    assert route_record(item) is None
+    assert build_records([item]) == {}
     assert desired_routes([item], PREFIX, INSTANCE) == {}
 
 
@@ -387,10 +403,11 @@ def test_refused_input(overrides, message):
     assert message in exc.value.msg
     assert exc.value.msg.startswith("the API resources were refused (")
     assert "apis[0]" in exc.value.msg
-    # the same problem is found by route_record and by validate_api
-    with pytest.raises(ValidationError):
+    # the same problem is found for a lone resource, which is named "api"
+    with pytest.raises(ValidationError) as exc:
         route_record(item)
-    assert any(message.replace("apis[0]", "") in p for p in validate_api(0, item))
+    assert message.replace("apis[0]", "api") in exc.value.msg
+    assert exc.value.msg.startswith("the API resource was refused (")
 
 
 def test_bad_fields_of_unpublished_apis_are_refused_too():
