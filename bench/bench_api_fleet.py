@@ -40,10 +40,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH_DIR = Path(__file__).resolve().parent
-sys.path.insert(0, str(REPO / 'tests' / 'integration'))
+sys.path.insert(0, str(REPO / 'tests' / 'support'))
 
-from harness.ansible import INSTALLED_COLLECTIONS, AnsibleRunner  # noqa: E402
-from harness.simulator import Simulator  # noqa: E402
+from apigw_support.ansible import INSTALLED_COLLECTIONS, AnsibleRunner  # noqa: E402
+from apigw_support.simulator import Simulator  # noqa: E402
 
 MODULE = 'apigw.router.apigw_router_refresh'
 PROJECT = '0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e'

@@ -15,6 +15,7 @@ __metaclass__ = type
 from ansible_collections.apigw.router.plugins.module_utils._auth_password import PasswordAuth, iam_endpoint_of
 from ansible_collections.apigw.router.plugins.module_utils._errors import ValidationError
 from ansible_collections.apigw.router.plugins.module_utils._http_client import HttpTransport, check_http_url
+from ansible_collections.apigw.router.plugins.module_utils._projects import ProjectLookup
 from ansible_collections.apigw.router.plugins.module_utils._retry import RetryPolicy
 from ansible_collections.apigw.router.plugins.module_utils._validation import check_identifier
 
@@ -34,16 +35,22 @@ def run_iam_token(params, check_mode=False, diff=False):
     missing = PasswordAuth.missing(params)
     if missing:
         raise ValidationError("an IAM token needs %s (or their environment variables)" % ", ".join(missing))
-    check_http_url("iam_endpoint", iam_endpoint_of(params))
-    if not params.get("project_id"):
-        raise ValidationError("project_id is required: the token is scoped to one project "
-                              "(or set HUAWEICLOUD_SDK_PROJECT_ID)")
-    project_id = check_identifier("project_id", params["project_id"])
+    iam = check_http_url("iam_endpoint", iam_endpoint_of(params))
+    project_id = params.get("project_id")
+    if project_id:
+        check_identifier("project_id", project_id)
+    elif not params.get("region"):
+        raise ValidationError("project_id is required, or region to look it up: the token is scoped to one "
+                              "project (or set HUAWEICLOUD_SDK_PROJECT_ID / HUAWEICLOUD_SDK_REGION)")
     _check_settings(params)
     transport = HttpTransport(validate_certs=params["validate_certs"], ca_path=params.get("ca_path"),
                               timeout=params["timeout"], pool_size=1,
                               retry_policy=RetryPolicy(params["retries"], params["retry_delay"]))
-    issued = PasswordAuth.from_params(params, transport).issue(project_id)
+    auth = PasswordAuth.from_params(params, transport)
+    if not project_id:
+        # The region's project, listed with a domain-scoped token: one more login, still once per play.
+        project_id = ProjectLookup(transport, auth).project_id(params["region"], iam)
+    issued = auth.issue(project_id)
     # The message names the scope, never the token.
     return dict(issued, changed=False,
                 msg="IAM token for user %s (domain %s) scoped to project %s, expires at %s"

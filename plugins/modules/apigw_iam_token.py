@@ -36,7 +36,8 @@ options:
   project_id:
     description:
       - The project (of O(region)) the token is scoped to.
-      - If not set, the environment variable E(HUAWEICLOUD_SDK_PROJECT_ID) is used.
+      - If not set, the environment variable E(HUAWEICLOUD_SDK_PROJECT_ID) is used, else the project named after
+        O(region) is looked up with IAM C(GET /v3/projects?name=<region>), with a domain-scoped token (a second login).
     type: str
   region:
     description:
@@ -46,7 +47,7 @@ options:
   cloud:
     description:
       - Domain suffix of the cloud's endpoints, used with O(region) for the default O(iam_endpoint).
-      - If not set, C(myhuaweicloud.com).
+      - If not set, C(myhuaweicloud.com) (C(myhuaweicloud.eu) for C(eu-west-101)).
     type: str
   iam_endpoint:
     description:

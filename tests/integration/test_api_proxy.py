@@ -27,8 +27,8 @@ import pytest
 from ansible_collections.apigw.router.plugins.module_utils._errors import ApiError
 from ansible_collections.apigw.router.plugins.module_utils._http_client import HttpTransport
 from ansible_collections.apigw.router.plugins.module_utils._retry import RetryPolicy
-from harness.etcd import make_certs
-from harness.simulator import Simulator
+from apigw_support.etcd import make_certs
+from apigw_support.simulator import Simulator
 
 PROJECT = "0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e"
 TOKEN = "MIItest-proxy-token-31f7c2"

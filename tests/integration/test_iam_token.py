@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from harness.simulator import Simulator
+from apigw_support.simulator import Simulator
 
 PROJECT = "0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e"
 USER, PASSWORD, DOMAIN = "ops-admin", "Iam-Passw0rd!token7", "test-domain"

@@ -26,7 +26,7 @@ def iam(monkeypatch):
     answers = []
 
     def exchange(self, method, url, body, headers):
-        sent.append((method, url, json.loads(body)))
+        sent.append((method, url, json.loads(body) if body else headers.get("X-Auth-Token")))
         return answers.pop(0)
 
     monkeypatch.setattr(HttpTransport, "exchange", exchange)
@@ -74,7 +74,9 @@ def test_region_gives_the_iam_endpoint_with_the_cloud_suffix(iam):
     (dict(iam_domain=None), "needs iam_domain"),
     (dict(iam_endpoint=None), r"needs iam_endpoint \(or region\)"),
     (dict(iam_endpoint="ftp://iam.example"), "iam_endpoint 'ftp://iam.example' must be an http"),
-    (dict(project_id=None), "project_id is required"),
+    (dict(project_id=None), "project_id is required, or region to look it up"),
+    (dict(project_id=None, iam_endpoint=None, region="bad region"), "region 'bad region' is not a valid"),
+    (dict(iam_endpoint=None, region="cn-north-4", cloud="not a domain"), "cloud 'not a domain' is not a domain suffix"),
     (dict(project_id="p/../x"), "project_id 'p/../x' is not a valid identifier"),
     (dict(timeout=0.0), "timeout must be above 0"),
     (dict(retries=-1), "retries must be between 0 and 100"),
@@ -85,3 +87,21 @@ def test_bad_input_is_refused_before_any_request(iam, change, message):
     with pytest.raises(ValidationError, match=message) as err:
         run_iam_token(dict(PARAMS, **change))
     assert sent == [] and PASSWORD not in err.value.msg
+
+
+def test_without_project_id_the_region_project_is_looked_up_with_a_domain_token(iam):
+    sent, answers = iam
+    answers.extend([
+        (201, urllib3.HTTPHeaderDict({"X-Subject-Token": "domain-tok"}), b"{}"),
+        (200, urllib3.HTTPHeaderDict(), b'{"projects": [{"id": "p42", "name": "cn-north-4"}]}'),
+        (201, urllib3.HTTPHeaderDict({"X-Subject-Token": "project-tok"}), b'{"token": {"expires_at": "E"}}'),
+    ])
+    result = run_iam_token(dict(PARAMS, project_id=None, region="cn-north-4"))
+    assert (result["token"], result["project_id"], result["expires_at"]) == ("project-tok", "p42", "E")
+    assert [(m, u) for m, u, dummy in sent] == [
+        ("POST", "https://iam.example/v3/auth/tokens"),
+        ("GET", "https://iam.example/v3/projects?name=cn-north-4"),
+        ("POST", "https://iam.example/v3/auth/tokens")]
+    assert sent[0][2]["auth"]["scope"] == {"domain": {"name": "d"}}
+    assert sent[1][2] == "domain-tok"
+    assert sent[2][2]["auth"]["scope"] == {"project": {"id": "p42"}}
