@@ -12,6 +12,7 @@ Nobody else builds management API URLs, sleeps between attempts or reads error b
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import functools
 import json
 import threading
 import traceback
@@ -292,7 +293,7 @@ class ApigClient(object):
     def call(self, method, path_segments, what, project_id, query=None, body=None, not_found="not found"):
         """``path_segments`` are joined with '/', each percent-encoded (ids are validated already,
         quoting is a second line of defence against traversal)."""
-        path = "/" + "/".join(quote(str(s), safe="") for s in path_segments)
+        path = "/" + "/".join(_quoted_segment(str(s)) for s in path_segments)
         url = self.endpoint + path
         if query:
             # quote (not quote_plus): the signer reads "+" as a literal plus, as the gateway does.
@@ -300,6 +301,12 @@ class ApigClient(object):
         data = None if body is None else json.dumps(body).encode("utf-8")
         return self.transport.send(method, url, what, body=data, auth=self.auth, project_id=project_id,
                                    not_found=not_found)
+
+
+@functools.lru_cache(maxsize=4096)
+def _quoted_segment(segment):
+    # A fleet sends the same few segments (version, project, resource) thousands of times.
+    return quote(segment, safe="")
 
 
 class ClientPool(object):

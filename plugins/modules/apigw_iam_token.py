@@ -164,7 +164,8 @@ IAM_OPTIONS = ('region', 'iam_endpoint', 'iam_user', 'iam_password', 'iam_domain
 
 def argument_spec():
     spec = dict((name, APIG_CONNECTION[name]) for name in IAM_OPTIONS)
-    spec.update(project_id=TARGET['project_id'], cloud=dict(type='str'))
+    # cloud joins the shared connection options with fleet discovery; until then it is declared here.
+    spec.update(project_id=TARGET['project_id'], cloud=APIG_CONNECTION.get('cloud', dict(type='str')))
     return spec
 
 
