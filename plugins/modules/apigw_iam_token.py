@@ -16,8 +16,9 @@ description:
   - A play that refreshes many instances, one inventory host each, logs in once with this module (C(run_once)) and
     passes the token to every host as O(apigw.router.apigw_router_refresh#module:auth_token). Without it, the IAM
     password method logs in once per host, and IAM throttles a thousand logins.
-  - The returned RV(token) is a secret. Give the task C(no_log: true), and the tasks that use the token too. The
-    module never logs the password or the token itself; only C(no_log) keeps Ansible from showing the result.
+  - The returned RV(token) is a secret. Set C(no_log) to V(true) on the task, and on the tasks that use the token
+    too. The module never logs the password or the token itself; only C(no_log) keeps Ansible from showing the
+    result.
 author:
   - apigw.router maintainers (@apigw-router)
 extends_documentation_fragment:
