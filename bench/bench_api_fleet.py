@@ -258,7 +258,7 @@ def args_profile_top(args):
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     p.add_argument('--instances', type=int, default=1000)
     p.add_argument('--latency-ms', type=int, default=20)
     p.add_argument('--concurrency', default='16,32,64',

@@ -206,7 +206,7 @@ class HttpTransport(object):
         if body is not None or method not in ("GET", "HEAD"):
             # As requests does: an explicit length, 0 for a PUT without a body.
             request_headers["Content-Length"] = str(len(body) if body else 0)
-        answer = origin.pool.urlopen(method, origin.target(url), body=body, headers=request_headers,
+        answer = origin.pool.request(method, origin.target(url), body=body, headers=request_headers,
                                      redirect=False, assert_same_host=False, retries=False,
                                      timeout=self._urllib3_timeout, preload_content=True, decode_content=True)
         return answer.status, answer.headers, answer.data
