@@ -56,10 +56,14 @@ class PasswordAuth(object):
     def token(self, project_id):
         with self._lock:
             if project_id not in self._tokens:
-                self._tokens[project_id] = self._fetch(project_id)
+                self._tokens[project_id] = self.issue(project_id)["token"]
             return self._tokens[project_id]
 
-    def _fetch(self, project_id):
+    def issue(self, project_id):
+        """A new token (one IAM login): ``{"token", "expires_at", "project_id"}``.
+
+        ``expires_at`` is IAM's ``token.expires_at`` (ISO 8601), or None if IAM gave none.
+        """
         if project_id is None:
             scope = {"domain": {"name": self._domain}}
             what = "IAM domain-scoped token for user %s (domain %s)" % (self._user, self._domain)
@@ -80,7 +84,18 @@ class PasswordAuth(object):
         if not token:
             raise AuthError("%s: IAM answered %d without an X-Subject-Token header" % (what, answer.status),
                             status=answer.status, request_id=answer.request_id, attempts=answer.attempts)
-        return token
+        return dict(token=token, expires_at=_expires_at(answer), project_id=project_id)
+
+
+def _expires_at(answer):
+    """``token.expires_at`` of IAM's answer body; None when the body does not say."""
+    try:
+        data = json.loads(answer.body.decode("utf-8")) if answer.body else None
+    except ValueError:
+        return None
+    token = data.get("token") if isinstance(data, dict) else None
+    expires_at = token.get("expires_at") if isinstance(token, dict) else None
+    return expires_at if isinstance(expires_at, str) else None
 
 
 def iam_endpoint_of(params):

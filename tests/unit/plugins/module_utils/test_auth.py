@@ -91,8 +91,9 @@ class TokenAnswer(object):
     request_id = None
     attempts = 1
 
-    def __init__(self, token):
+    def __init__(self, token, body=b""):
         self.headers = {"X-Subject-Token": token} if token else {}
+        self.body = body
 
 
 def test_password_gets_one_scoped_token_per_project():
@@ -119,3 +120,18 @@ def test_password_failure_is_an_auth_error_without_the_password():
 def test_password_answer_without_token():
     with pytest.raises(AuthError, match="without an X-Subject-Token"):
         build_auth(PASSWORD, FakeTransport([TokenAnswer(None)])).apply("GET", "u", {}, None, "p1")
+
+
+@pytest.mark.parametrize("body, expires_at", [
+    (b'{"token": {"expires_at": "2026-11-30T05:30:00.000000Z", "methods": ["password"]}}',
+     "2026-11-30T05:30:00.000000Z"),
+    (b"", None),
+    (b"not json", None),
+    (b'{"token": {"expires_at": 5}}', None),
+    (b'["token"]', None),
+])
+def test_password_issue_returns_the_token_with_its_expiry(body, expires_at):
+    transport = FakeTransport([TokenAnswer("t-p1", body)])
+    issued = build_auth(PASSWORD, transport).issue("p1")
+    assert issued == {"token": "t-p1", "expires_at": expires_at, "project_id": "p1"}
+    assert len(transport.sent) == 1

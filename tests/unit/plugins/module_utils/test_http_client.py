@@ -5,7 +5,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import pytest
-import requests
+import urllib3
 
 from ansible_collections.apigw.router.plugins.module_utils._errors import ApiError, ValidationError
 from ansible_collections.apigw.router.plugins.module_utils._http_client import (
@@ -60,34 +60,30 @@ def test_base_url_refuses(endpoint, region, message):
 
 class FakeAnswer(object):
     def __init__(self, status, body=b"", headers=None):
-        self.status_code = status
-        self.content = body
-        self.headers = requests.structures.CaseInsensitiveDict(headers or {})
+        self.status = status
+        self.body = body
+        self.headers = urllib3.HTTPHeaderDict(headers or {})
 
 
-class FakeSession(object):
-    """Plays a script of answers (or exceptions) and records what was sent."""
+class FakeExchange(object):
+    """Plays a script of answers (or exceptions) in place of the network and records what was sent."""
 
     def __init__(self, script):
         self.script = list(script)
         self.sent = []
-        self.headers = {}
 
-    def mount(self, prefix, adapter):
-        pass
-
-    def request(self, method, url, **kwargs):
-        self.sent.append((method, url, kwargs))
+    def __call__(self, method, url, body, headers):
+        self.sent.append((method, url, dict(headers=headers, data=body)))
         step = self.script.pop(0)
         if isinstance(step, Exception):
             raise step
-        return step
+        return step.status, step.headers, step.body
 
 
 def transport(script, retries=3):
     slept = []
     t = HttpTransport(retry_policy=RetryPolicy(retries, 1.0, sleep=slept.append, rand=lambda: 1.0))
-    t.session = FakeSession(script)
+    t.exchange = FakeExchange(script)
     return t, slept
 
 
@@ -101,7 +97,7 @@ def test_retries_then_succeeds_with_backoff_and_retry_after():
     t, slept = transport([
         FakeAnswer(500, b'{"error_code":"APIG.3500","error_msg":"failed to synchronize data to etcd"}'),
         FakeAnswer(429, b'{"error_code":"APIG.0308","error_msg":"throttled"}', {"Retry-After": "0.5"}),
-        requests.exceptions.ConnectionError("reset"),
+        urllib3.exceptions.ProtocolError("Connection aborted.", ConnectionResetError(104, "reset")),
         FakeAnswer(204),
     ])
     answer = t.send("PUT", "http://h/x", "refresh")
@@ -137,14 +133,14 @@ def test_gives_up_after_retries_with_last_status():
 
 
 def test_no_answer_reports_minus_one():
-    t, slept = transport([requests.exceptions.ReadTimeout("slow")] * 2, retries=1)
+    t, slept = transport([urllib3.exceptions.ReadTimeoutError(None, "/x", "slow")] * 2, retries=1)
     with pytest.raises(ApiError) as err:
         t.send("GET", "http://h/x", "state")
     assert (err.value.status, err.value.attempts) == (-1, 2)
 
 
 @pytest.mark.parametrize("error", [
-    requests.exceptions.InvalidHeader("Invalid leading whitespace in header value: 'tok-SECRET\\n'"),
+    ValueError("Invalid header value b'tok-SECRET\\n'"),
     UnicodeEncodeError("latin-1", u"tok-SECRET\u2028", 9, 10, "ordinal not in range"),
 ])
 def test_unsendable_header_is_reported_without_its_value(error):
@@ -155,7 +151,7 @@ def test_unsendable_header_is_reported_without_its_value(error):
 
 
 def test_tls_failure_is_not_retried():
-    t, slept = transport([requests.exceptions.SSLError("certificate verify failed")])
+    t, slept = transport([urllib3.exceptions.SSLError("certificate verify failed")])
     with pytest.raises(ApiError, match="ca_path") as err:
         t.send("GET", "https://h/x", "state")
     assert err.value.attempts == 1 and slept == []
@@ -172,16 +168,80 @@ def test_auth_is_applied_on_every_attempt():
     t, dummy = transport([FakeAnswer(502), FakeAnswer(200)])
     t.send("PUT", "http://h/x", "refresh", auth=CountingAuth(), project_id="p1")
     assert calls == ["p1", "p1"]
-    assert [kw["headers"]["Authorization"] for dummy, dummy, kw in t.session.sent] == ["n1", "n2"]
+    assert [kw["headers"]["Authorization"] for dummy, dummy, kw in t.exchange.sent] == ["n1", "n2"]
 
 
 def test_client_quotes_every_path_segment():
     t, dummy = transport([FakeAnswer(200)])
     ApigClient(t, "http://h:1/base", None).call("GET", ("v1", "p", "a/b", ".."), "x", "p", query={"b": 2, "a": 1})
-    assert t.session.sent[0][1] == "http://h:1/base/v1/p/a%2Fb/..?a=1&b=2"
+    assert t.exchange.sent[0][1] == "http://h:1/base/v1/p/a%2Fb/..?a=1&b=2"
 
 
 def test_validate_certs_and_ca_path():
     assert HttpTransport(validate_certs=True).verify is True
     assert HttpTransport(validate_certs=True, ca_path="/ca.pem").verify == "/ca.pem"
     assert HttpTransport(validate_certs=False, ca_path="/ca.pem").verify is False
+
+
+# Environment settings are resolved by requests' own code once per origin (scheme, host, port).
+PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for name in PROXY_VARS:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    return monkeypatch
+
+
+def test_origin_without_proxy_is_direct(clean_env):
+    origin = HttpTransport().origin("http://api.example:8080/v1/p?x=1")
+    assert origin.pool.proxy is None and (origin.pool.host, origin.pool.port) == ("api.example", 8080)
+    assert origin.target("http://api.example:8080/v1/p?x=1") == "/v1/p?x=1"
+
+
+def test_plain_http_goes_to_the_forwarding_proxy_with_the_absolute_url(clean_env):
+    clean_env.setenv("HTTP_PROXY", "http://proxy.example:3128")
+    origin = HttpTransport().origin("http://api.example/v1")
+    assert (origin.pool.host, origin.pool.port) == ("proxy.example", 3128)
+    assert origin.target("http://api.example/v1/x") == "http://api.example/v1/x"
+
+
+def test_https_tunnels_through_the_https_proxy(clean_env):
+    clean_env.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    origin = HttpTransport().origin("https://api.example/v1")
+    assert origin.pool.proxy.host == "proxy.example" and origin.pool.host == "api.example"
+    assert origin.target("https://api.example/v1/x") == "/v1/x"
+
+
+def test_no_proxy_bypasses_the_proxy(clean_env):
+    clean_env.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    clean_env.setenv("NO_PROXY", "iam.example,.internal")
+    t = HttpTransport()
+    assert t.origin("https://iam.example/v3").pool.proxy is None
+    assert t.origin("https://apig.region.internal/v1").pool.proxy is None
+    assert t.origin("https://api.example/v1").pool.proxy is not None
+
+
+def test_the_environment_is_read_once_per_origin(clean_env):
+    t = HttpTransport()
+    first = t.origin("http://api.example/v1/a")
+    clean_env.setenv("HTTP_PROXY", "http://proxy.example:3128")
+    assert t.origin("http://api.example/v2/b?q=1") is first
+    assert t.origin("http://other.example/v1").pool.host == "proxy.example"
+
+
+def test_ca_bundle_from_the_environment_unless_ca_path_or_no_verification(clean_env, tmp_path):
+    env_ca, own_ca = tmp_path / "env.pem", tmp_path / "own.pem"
+    env_ca.write_text("x")
+    own_ca.write_text("x")
+    clean_env.setenv("REQUESTS_CA_BUNDLE", str(env_ca))
+    assert HttpTransport().origin("https://h/").pool.ca_certs == str(env_ca)
+    assert HttpTransport(ca_path=str(own_ca)).origin("https://h/").pool.ca_certs == str(own_ca)
+    assert HttpTransport(validate_certs=False).origin("https://h/").pool.cert_reqs == "CERT_NONE"
+
+
+def test_a_missing_ca_bundle_is_named(clean_env, tmp_path):
+    with pytest.raises(ApiError, match="CA bundle .*missing.pem for h does not exist"):
+        HttpTransport(ca_path=str(tmp_path / "missing.pem")).origin("https://h/x")

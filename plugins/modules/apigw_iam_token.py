@@ -1,0 +1,179 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: apigw.router contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: apigw_iam_token
+short_description: Log in to Huawei Cloud IAM once and return a project-scoped token
+version_added: 0.2.0
+description:
+  - Obtains one project-scoped IAM token with an IAM user name and password (C(POST /v3/auth/tokens)) and returns it
+    with its expiry, as C(openstack.cloud.auth) does for OpenStack.
+  - A play that refreshes many instances, one inventory host each, logs in once with this module (C(run_once)) and
+    passes the token to every host as O(apigw.router.apigw_router_refresh#module:auth_token). Without it, the IAM
+    password method logs in once per host, and IAM throttles a thousand logins.
+  - The returned RV(token) is a secret. Set C(no_log) to V(true) on the task, and on the tasks that use the token
+    too. The module never logs the password or the token itself; only C(no_log) keeps Ansible from showing the
+    result.
+author:
+  - apigw.router maintainers (@apigw-router)
+extends_documentation_fragment:
+  - apigw.router.attributes
+attributes:
+  check_mode:
+    description: Can run in C(check_mode) and return changed status prediction without modifying target.
+    support: full
+    details: The module changes nothing. It logs in in check mode too, so that later tasks have a token.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in C(check_mode)), when in diff mode.
+    support: none
+requirements:
+  - requests
+options:
+  project_id:
+    description:
+      - The project (of O(region)) the token is scoped to.
+      - If not set, the environment variable E(HUAWEICLOUD_SDK_PROJECT_ID) is used, else the project named after
+        O(region) is looked up with IAM C(GET /v3/projects?name=<region>), with a domain-scoped token (a second login).
+    type: str
+  region:
+    description:
+      - Region of the project; gives the default O(iam_endpoint), C(https://iam.<region>.<cloud>).
+      - If not set, the environment variable E(HUAWEICLOUD_SDK_REGION) is used.
+    type: str
+  cloud:
+    description:
+      - Domain suffix of the cloud's endpoints, used with O(region) for the default O(iam_endpoint).
+      - If not set, C(myhuaweicloud.com) (C(myhuaweicloud.eu) for C(eu-west-101)).
+    type: str
+  iam_endpoint:
+    description:
+      - IAM endpoint that issues the token, for example C(https://iam.cn-north-4.myhuaweicloud.com).
+      - If not set, the environment variable E(ANSIBLE_HWC_IDENTITY_ENDPOINT) is used, else it is derived from O(region).
+    type: str
+  iam_user:
+    description:
+      - IAM user name.
+      - If not set, the environment variable E(ANSIBLE_HWC_USER) is used.
+    type: str
+  iam_password:
+    description:
+      - IAM password. Never logged and never returned.
+      - If not set, the environment variable E(ANSIBLE_HWC_PASSWORD) is used.
+    type: str
+  iam_domain:
+    description:
+      - IAM domain (account) name of O(iam_user).
+      - If not set, the environment variable E(ANSIBLE_HWC_DOMAIN) is used.
+    type: str
+  validate_certs:
+    description:
+      - Verify the TLS certificate of IAM.
+      - Set to V(false) only for a test endpoint; prefer O(ca_path) for a private CA.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - CA bundle that verifies IAM's certificate.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for the HTTP request.
+    type: float
+    default: 30
+  retries:
+    description:
+      - How many times a retryable failure is retried (HTTP 429, 500, 502, 503, 504, a connection error or a timeout).
+      - A refused login (HTTP 401) is never retried.
+    type: int
+    default: 3
+  retry_delay:
+    description:
+      - Seconds before the first retry. Each further retry waits twice as long, with jitter, capped at 30 seconds.
+      - A C(Retry-After) header from IAM takes precedence.
+    type: float
+    default: 1.0
+notes:
+  - The token is valid for the project it is scoped to, until RV(expires_at) (IAM issues tokens for 24 hours).
+    A play that runs longer logs in again with this module.
+  - Proxies from the environment (E(HTTPS_PROXY), E(HTTP_PROXY), E(NO_PROXY)) and a CA bundle from
+    E(REQUESTS_CA_BUNDLE) apply, as with every module of this collection.
+seealso:
+  - module: apigw.router.apigw_router_refresh
+'''
+
+EXAMPLES = r'''
+- name: Refresh every discovered instance with one IAM login
+  hosts: apig_instances
+  gather_facts: false
+  tasks:
+    - name: Log in once for the whole play
+      apigw.router.apigw_iam_token:
+        region: cn-north-4
+        project_id: "{{ apig_project_id }}"
+        iam_user: "{{ iam_user }}"
+        iam_password: "{{ vault_iam_password }}"
+        iam_domain: "{{ iam_domain }}"
+      run_once: true
+      no_log: true
+      register: iam
+
+    - name: Refresh each instance with the token
+      apigw.router.apigw_router_refresh:
+        instance_id: "{{ apigw_instance_id }}"
+        project_id: "{{ apig_project_id }}"
+        region: cn-north-4
+        auth_token: "{{ iam.token }}"
+      no_log: true
+'''
+
+RETURN = r'''
+token:
+  description:
+    - The project-scoped IAM token (IAM's C(X-Subject-Token)), to pass as C(auth_token). A secret; use C(no_log).
+  returned: success
+  type: str
+expires_at:
+  description: When the token expires, in ISO 8601 as IAM gives it; null if IAM's answer does not say.
+  returned: success
+  type: str
+  sample: "2026-11-30T05:30:00.000000Z"
+project_id:
+  description: The project the token is scoped to.
+  returned: success
+  type: str
+  sample: 0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e
+msg:
+  description: What happened, in one line (without the token).
+  returned: always
+  type: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.apigw.router.plugins.module_utils._argspec import APIG_CONNECTION, TARGET
+from ansible_collections.apigw.router.plugins.module_utils._iam_token import run_iam_token
+from ansible_collections.apigw.router.plugins.module_utils._runner import execute
+
+IAM_OPTIONS = ('region', 'iam_endpoint', 'iam_user', 'iam_password', 'iam_domain', 'validate_certs', 'ca_path',
+               'timeout', 'retries', 'retry_delay')
+
+
+def argument_spec():
+    spec = dict((name, APIG_CONNECTION[name]) for name in IAM_OPTIONS)
+    # cloud joins the shared connection options with fleet discovery; until then it is declared here.
+    spec.update(project_id=TARGET['project_id'], cloud=APIG_CONNECTION.get('cloud', dict(type='str')))
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    execute(module, run_iam_token)
+
+
+if __name__ == '__main__':
+    main()
