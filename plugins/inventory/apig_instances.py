@@ -230,6 +230,7 @@ AUTH_OPTIONS = ("auth_token", "access_key", "secret_key", "security_token", "iam
                 "iam_password", "iam_domain")
 MAX_DETAILS_CONCURRENCY = 64
 ALL_GROUP = "apig_instances"
+SHORT_NAME = "apig_instances"
 
 
 def region_group(region):
@@ -247,6 +248,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def parse(self, inventory, loader, path, cache=True):
         super(InventoryModule, self).parse(inventory, loader, path)
+        # The documented short name, for configurations read with the plugin enabled by its full name.
+        self._redirected_names = list(getattr(self, "_redirected_names", None) or [self.NAME]) + [SHORT_NAME]
         config = self._read_config_data(path)
         try:
             # Ansible ignores unknown keys; a misspelt option silently doing nothing is worse.
