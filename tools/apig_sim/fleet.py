@@ -90,7 +90,7 @@ def generated(project_id, region, spec, where, error):
     """Instance (id, name, fields) triples for a project's ``generate_instances``."""
     if not isinstance(spec, dict):
         raise error("%s: must be a mapping" % where)
-    unknown = sorted(set(spec) - {"count", "seed", "statuses", "name_prefix"})
+    unknown = sorted(set(spec) - {"count", "seed", "statuses", "name_prefix", "latency_ms"})
     if unknown:
         raise error("%s: unknown keys %s" % (where, ", ".join(unknown)))
     count = spec.get("count", 0)
@@ -107,10 +107,16 @@ def generated(project_id, region, spec, where, error):
     prefix = str(spec.get("name_prefix") or "apig-%s" % region)
     names = sorted(statuses)
     weights = [statuses[n] for n in names]
+    latency = spec.get("latency_ms")
+    if latency is not None and (isinstance(latency, bool) or not isinstance(latency, (int, float)) or latency < 0):
+        raise error("%s.latency_ms: must be a number >= 0" % where)
     out = []
     for index in range(count):
         instance_id = _hex(rng)
-        out.append((instance_id, "%s-%04d" % (prefix, index), {"status": rng.choices(names, weights)[0]}))
+        fields = {"status": rng.choices(names, weights)[0]}
+        if latency:
+            fields["latency_ms"] = latency      # each generated instance's own requests (details)
+        out.append((instance_id, "%s-%04d" % (prefix, index), fields))
     return out
 
 
