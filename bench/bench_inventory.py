@@ -30,10 +30,10 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "integration"))
+sys.path.insert(0, str(REPO / "tests" / "support"))
 sys.path.insert(0, str(REPO / "tools"))
 
-from harness.simulator import Simulator  # noqa: E402  (needs the path above)
+from apigw_support.simulator import Simulator  # noqa: E402  (needs the path above)
 
 TOKEN = "MIIbench-inventory-token"
 PROJECT, DETAILS_PROJECT = "bench0000000000000000000000000001", "bench0000000000000000000000000002"

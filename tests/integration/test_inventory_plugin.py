@@ -22,8 +22,8 @@ import pytest
 import yaml
 
 from apig_sim import config as sim_config
-from harness.ansible import INSTALLED_COLLECTIONS
-from harness.simulator import Simulator
+from apigw_support.ansible import INSTALLED_COLLECTIONS
+from apigw_support.simulator import Simulator
 
 NORTH, NORTH_DEV, SOUTH = "1a1b2c3d4e5f60718293a4b5c6d7e801", "1a1b2c3d4e5f60718293a4b5c6d7e802", \
     "1a1b2c3d4e5f60718293a4b5c6d7e803"

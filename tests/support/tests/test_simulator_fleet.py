@@ -21,7 +21,7 @@ from huaweicloudsdkcore.auth.credentials import BasicCredentials, GlobalCredenti
 from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkiam.v3 import IamClient, KeystoneListProjectsRequest
 
-from harness.simulator import Simulator
+from apigw_support.simulator import Simulator
 
 NORTH, NORTH_DEV, SOUTH = "0a1b2c3d4e5f60718293a4b5c6d7e801", "0a1b2c3d4e5f60718293a4b5c6d7e802", \
     "0a1b2c3d4e5f60718293a4b5c6d7e803"
