@@ -54,12 +54,8 @@ for _ in $(seq 1 100); do [ -s "$DEMO/apig_sim.port" ] && break; sleep 0.1; done
 SIM_URL=http://127.0.0.1:$(cat "$DEMO/apig_sim.port")
 "$PY" hack/demo_config.py --inventory "$SIM_URL"
 
-echo "demo: discovering the fleet (ansible-inventory -i build/demo/demo.apig_instances.yml --graph)"
-ANSIBLE_COLLECTIONS_PATH=$ROOT/build/collections "$ROOT/.venv/bin/ansible-inventory" \
-  -i "$DEMO/demo.apig_instances.yml" --graph apig_instances | head -n 6
-echo "  ..."
 
-echo "demo: running playbooks/demo.yml"
+echo "demo: running playbooks/demo.yml (inventory: build/demo/demo.apig_instances.yml discovers the fleet)"
 ANSIBLE_COLLECTIONS_PATH=$ROOT/build/collections ANSIBLE_STDOUT_CALLBACK=ansible.builtin.default \
   ANSIBLE_CALLBACK_RESULT_FORMAT=yaml ANSIBLE_RETRY_FILES_ENABLED=false \
   "$ROOT/.venv/bin/ansible-playbook" -i localhost, -i "$DEMO/demo.apig_instances.yml" -c local playbooks/demo.yml \
