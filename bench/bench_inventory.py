@@ -90,7 +90,7 @@ def main():
     empty = workdir / "empty.yml"
     empty.write_text("all: {}\n")
     with Simulator(sim_config(args.instances, args.details_instances, args.latency_ms),
-                   workdir=workdir / "sim") as sim:
+                   workdir=workdir / "sim", startup_timeout=180) as sim:
         def source(name, region, **options):
             config = {"plugin": "apigw.router.apig_instances", "auth_token": TOKEN, "statuses": ["all"],
                       "regions": [{"name": region, "endpoint": sim.url, "project_id": project_of[region]}]}
