@@ -333,8 +333,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if name in named:
                 raise ApigwRouterError(
                     "instances %s and %s are both named %s (region %s): with hostnames %s each host name must be "
-                    "unique; put id first in hostnames" % (named[name], variables["apigw_instance_id"], name,
-                                                            record["region"], settings["hostnames"]))
+                    "unique; put id first in hostnames"
+                    % (named[name], variables["apigw_instance_id"], name, record["region"], settings["hostnames"]))
             named[name] = variables["apigw_instance_id"]
             group = region_group(record["region"])
             self.inventory.add_group(group)
