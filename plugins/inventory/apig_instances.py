@@ -323,6 +323,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _populate(self, records, settings):
         strict = self.get_option("strict")
         local = self.get_option("local_connection")
+        compose, composed_groups, keyed_groups = (self.get_option("compose"), self.get_option("groups"),
+                                                  self.get_option("keyed_groups"))
+        constructed = bool(compose or composed_groups or keyed_groups)
         self.inventory.add_group(ALL_GROUP)
         named = {}
         for record in records:
@@ -346,8 +349,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             for key, value in variables.items():
                 # From the API (and the user's own endpoints): never templated.
                 self.inventory.set_variable(name, key, wrap_var(value))
-            all_vars = self.inventory.get_host(name).get_vars()
-            self._set_composite_vars(self.get_option("compose"), all_vars, name, strict=strict)
-            all_vars = self.inventory.get_host(name).get_vars()
-            self._add_host_to_composed_groups(self.get_option("groups"), all_vars, name, strict=strict)
-            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), all_vars, name, strict=strict)
+            if constructed:
+                # Each get_vars() merges every variable of the host: only when something uses them.
+                all_vars = self.inventory.get_host(name).get_vars()
+                self._set_composite_vars(compose, all_vars, name, strict=strict)
+                all_vars = self.inventory.get_host(name).get_vars()
+                self._add_host_to_composed_groups(composed_groups, all_vars, name, strict=strict)
+                self._add_host_to_keyed_groups(keyed_groups, all_vars, name, strict=strict)
