@@ -112,7 +112,7 @@ class InventoryCli(object):
         extra = dict(env or {})
         if strict:
             extra["ANSIBLE_INVENTORY_UNPARSED_FAILED"] = "True"
-        done = subprocess.run(command, cwd=str(self.workdir), env=self.env(extra), capture_output=True, text=True,
+        done = subprocess.run(command, cwd=str(self.workdir), env=self.env(extra), capture_output=True, text=True, check=False,
                               timeout=300)
         self.outputs.append(done.stdout + done.stderr)
         return done

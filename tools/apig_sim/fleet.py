@@ -53,7 +53,7 @@ def _hex(rng, n=32):
 def complete(instance_id, region, fields):
     """Every field an instance needs, ``fields`` (from the config) winning over derived ones."""
     rng = _rng("instance", instance_id)
-    octets = [rng.randint(1, 254) for _ in range(4)]
+    octets = [rng.randint(1, 254) for _octet in range(4)]
     out = {
         "status": "Running",
         "spec": rng.choice(SPECS[:4]),
