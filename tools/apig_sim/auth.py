@@ -67,13 +67,14 @@ class Identity:
     ``projects`` the projects the credential may use (None: all).
     """
 
-    def __init__(self, kind, label, roles, projects, project=None, scoped=True):
+    def __init__(self, kind, label, roles, projects, project=None, scoped=True, can_list_instances=True):
         self.kind = kind
         self.label = label
         self.roles = roles
         self.projects = projects
         self.project = project
         self.scoped = scoped
+        self.can_list_instances = can_list_instances
 
 
 class Authenticator:
@@ -115,7 +116,12 @@ class Authenticator:
 
         scope = body["auth"].get("scope") or {}
         project_scope = scope.get("project") if isinstance(scope, dict) else None
+        domain_scope = scope.get("domain") if isinstance(scope, dict) else None
         project_id = None
+        if isinstance(domain_scope, dict) and domain_scope.get("name") != domain \
+                and domain_scope.get("id") != _pseudo_id("domain", domain):
+            # IAM: a token scoped to a domain the user does not belong to.
+            raise IamError(401, "The request you have made requires authentication.")
         if isinstance(project_scope, dict):
             project_id = self._project_id(project_scope)
             if project_id is None or (found.projects is not None and project_id not in found.projects):
@@ -126,7 +132,7 @@ class Authenticator:
         expires = now + self.config.settings["token_ttl"]
         identity = Identity("token", name, list(found.roles),
                             [project_id] if project_id else [], project=project_id,
-                            scoped=project_id is not None)
+                            scoped=project_id is not None, can_list_instances=found.can_list_instances)
         with self._lock:
             self._issued[token] = (identity, expires)
         answer = {"token": {
@@ -141,6 +147,8 @@ class Authenticator:
             answer["token"]["project"] = {
                 "id": project_id, "name": self.config.projects[project_id]["name"],
                 "domain": {"name": domain, "id": _pseudo_id("domain", domain)}}
+        elif isinstance(domain_scope, dict):
+            answer["token"]["domain"] = {"name": domain, "id": _pseudo_id("domain", domain)}
         return token, answer, name
 
     def _project_id(self, scope):
@@ -193,7 +201,8 @@ class Authenticator:
             raise ApigError("APIG.1002")
         if static.expires_at is not None and now >= static.expires_at:
             raise ApigError("APIG.1001")
-        return Identity("token", static.label, list(static.roles), static.projects)
+        return Identity("token", static.label, list(static.roles), static.projects,
+                        can_list_instances=static.can_list_instances)
 
     def _signature_identity(self, method, raw_path, raw_query, headers, body, seen):
         signer = self.signer
@@ -239,7 +248,8 @@ class Authenticator:
                 raise ApigError("APIG.1002")
         elif sent:
             raise ApigError("APIG.1002")
-        return Identity("aksk", access_key, list(key.roles), key.projects)
+        return Identity("aksk", access_key, list(key.roles), key.projects,
+                        can_list_instances=key.can_list_instances)
 
 
 def _iso(epoch):

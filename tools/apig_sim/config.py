@@ -17,7 +17,7 @@ import re
 
 import yaml
 
-from apig_sim import data
+from apig_sim import data, fleet
 from apig_sim.faults import FaultError, IAM_TARGET, normalise_plan
 
 REFRESH_RESOURCES = ("apis", "acls", "vpcs", "throttles", "tenants", "signatures", "certs")
@@ -48,13 +48,16 @@ class RefreshPolicy:
 
 
 class Instance:
-    def __init__(self, instance_id, project_id, name, apis, faults, refresh):
+    def __init__(self, instance_id, project_id, name, apis, faults, refresh, region=None, fields=None):
         self.id = instance_id
         self.project_id = project_id
         self.name = name
         self.apis = apis          # list of API dicts in ListApisV2 item shape
         self.faults = faults      # normalised fault plan (faults.normalise_plan)
         self.refresh = refresh    # RefreshPolicy
+        self.region = region
+        # status, spec, ... as ListInstancesV2 / ShowDetailsOfInstanceV2 give them (fleet.py)
+        self.fields = fleet.complete(instance_id, region or "", fields or {})
 
 
 class Credential:
@@ -65,7 +68,7 @@ class Credential:
     """
 
     def __init__(self, kind, label, secret, roles, projects, domain=None,
-                 security_token=None, expires_at=None):
+                 security_token=None, expires_at=None, can_list_instances=True):
         self.kind = kind
         self.label = label
         self.secret = secret
@@ -74,6 +77,9 @@ class Credential:
         self.domain = domain
         self.security_token = security_token
         self.expires_at = expires_at
+        # False: ListInstancesV2 answers an empty list, as the real API does for a
+        # credential without apig:instance:list (it never answers 403 for it).
+        self.can_list_instances = can_list_instances
 
     def __repr__(self):
         # A repr that never shows a secret, in case one ends up in a traceback.
@@ -83,16 +89,18 @@ class Credential:
 class SimConfig:
     def __init__(self):
         self.settings = {}
-        self.projects = {}        # project id -> {"name": str, "instances": [ids]}
+        self.projects = {}        # project id -> {"name": str, "region": str, "instances": [ids]}
         self.instances = {}       # instance id -> Instance (ids are unique, as in the cloud)
         self.users = []
         self.tokens = []
         self.keys = []
         self.iam_faults = normalise_plan({}, "iam")
+        self.project_faults = {}  # project id -> fault plan of its ListInstancesV2 calls
 
     def fault_plans(self):
         """The configured fault plan of every target, for faults.FaultBook.load()."""
         plans = dict((i.id, i.faults) for i in self.instances.values())
+        plans.update(self.project_faults)
         plans[IAM_TARGET] = self.iam_faults
         return plans
 
@@ -199,6 +207,22 @@ def _expiry(value, where):
     return moment.timestamp()
 
 
+def _can_list(item, where):
+    value = item.get("can_list_instances", True)
+    if not isinstance(value, bool):
+        raise ConfigError("%s.can_list_instances: must be true or false" % where)
+    return value
+
+
+def _fault_shorthand(raw):
+    """A fault plan from ``faults`` (a plan or a bare sequence) and a ``latency_ms`` shorthand."""
+    faults = dict(raw.get("faults") or {}) if isinstance(raw.get("faults"), dict) \
+        else {"sequence": raw.get("faults") or []}
+    if raw.get("latency_ms") is not None:
+        faults["latency_ms"] = raw["latency_ms"]
+    return faults
+
+
 def _credentials(cfg, raw):
     raw = raw or {}
     if not isinstance(raw, dict):
@@ -214,7 +238,8 @@ def _credentials(cfg, raw):
         cfg.users.append(Credential(
             "password", name, str(_require(item, "password", where)),
             _string_list(item.get("roles"), where + ".roles", []),
-            _string_list(item.get("projects"), where + ".projects", None), domain=domain))
+            _string_list(item.get("projects"), where + ".projects", None), domain=domain,
+            can_list_instances=_can_list(item, where)))
     for i, item in enumerate(raw.get("tokens") or []):
         where = "credentials.tokens[%d]" % i
         token = str(_require(item, "token", where))
@@ -225,7 +250,7 @@ def _credentials(cfg, raw):
             "token", str(item.get("name") or "static-token-%d" % i), token,
             _string_list(item.get("roles"), where + ".roles", []),
             _string_list(item.get("projects"), where + ".projects", None),
-            expires_at=_expiry(item.get("expires_at"), where)))
+            expires_at=_expiry(item.get("expires_at"), where), can_list_instances=_can_list(item, where)))
     for i, item in enumerate(raw.get("keys") or []):
         where = "credentials.keys[%d]" % i
         ak = str(_require(item, "ak", where))
@@ -236,7 +261,8 @@ def _credentials(cfg, raw):
             "aksk", ak, str(_require(item, "sk", where)),
             _string_list(item.get("roles"), where + ".roles", []),
             _string_list(item.get("projects"), where + ".projects", None),
-            security_token=(str(item["security_token"]) if item.get("security_token") else None)))
+            security_token=(str(item["security_token"]) if item.get("security_token") else None),
+            can_list_instances=_can_list(item, where)))
 
 
 def build(raw):
@@ -270,38 +296,53 @@ def build(raw):
         where = "projects[%d]" % p
         if not isinstance(project, dict):
             raise ConfigError("%s: must be a mapping" % where)
+        unknown = sorted(set(project) - {"id", "name", "region", "instances", "generate_instances",
+                                         "faults", "latency_ms"})
+        if unknown:
+            raise ConfigError("%s: unknown keys %s" % (where, ", ".join(unknown)))
         project_id = str(_require(project, "id", where))
         if not ID_RE.match(project_id) or project_id in cfg.projects:
             raise ConfigError("%s: id %r is invalid or repeated" % (where, project_id))
-        cfg.projects[project_id] = {"name": str(project.get("name") or project_id), "instances": []}
-        for i, inst in enumerate(project.get("instances") or []):
+        name = str(project.get("name") or project_id)
+        # A region's system project is named after the region; a sub-project
+        # (cn-north-4_dev) names its region explicitly.
+        region = str(project.get("region") or name)
+        cfg.projects[project_id] = {"name": name, "region": region, "instances": []}
+        # faults/latency_ms of a project apply to its ListInstancesV2 calls.
+        cfg.project_faults[project_id] = _faults(_fault_shorthand(project), where + ".faults")
+        if not isinstance(project.get("instances") or [], list):
+            raise ConfigError("%s.instances: must be a list" % where)
+        items = list(project.get("instances") or [])
+        if project.get("generate_instances") is not None:
+            items.extend(dict(fields, id=iid, name=iname) for iid, iname, fields in fleet.generated(
+                project_id, region, project["generate_instances"], where + ".generate_instances", ConfigError))
+        for i, inst in enumerate(items):
             iwhere = "%s.instances[%d]" % (where, i)
             if not isinstance(inst, dict):
                 raise ConfigError("%s: must be a mapping" % iwhere)
             unknown = sorted(set(inst) - {"id", "name", "apis", "generate", "faults",
-                                          "latency_ms", "refresh"})
+                                          "latency_ms", "refresh"} - set(fleet.INSTANCE_FIELDS))
             if unknown:
                 raise ConfigError("%s: unknown keys %s" % (iwhere, ", ".join(unknown)))
             instance_id = str(_require(inst, "id", iwhere))
             if not ID_RE.match(instance_id) or instance_id in cfg.instances:
                 raise ConfigError("%s: id %r is invalid or repeated" % (iwhere, instance_id))
-            faults = dict(inst.get("faults") or {}) if isinstance(inst.get("faults"), dict) \
-                else {"sequence": inst.get("faults") or []}
-            if inst.get("latency_ms") is not None:     # shorthand for faults.latency_ms
-                faults["latency_ms"] = inst["latency_ms"]
+            fields = dict((k, inst[k]) for k in fleet.INSTANCE_FIELDS if k in inst)
+            fleet.check_fields(fields, iwhere, ConfigError)
             cfg.instances[instance_id] = Instance(
                 instance_id, project_id, str(inst.get("name") or instance_id),
-                instance_apis(inst, instance_id, iwhere), _faults(faults, iwhere + ".faults"),
-                _refresh_policy(inst.get("refresh"), iwhere + ".refresh", default_policy))
+                instance_apis(inst, instance_id, iwhere), _faults(_fault_shorthand(inst), iwhere + ".faults"),
+                _refresh_policy(inst.get("refresh"), iwhere + ".refresh", default_policy),
+                region=region, fields=fields)
             cfg.projects[project_id]["instances"].append(instance_id)
+    clash = sorted(set(cfg.projects) & set(cfg.instances))
+    if clash:
+        # Both name fault targets: one id must not mean two things.
+        raise ConfigError("projects: id %s is used by a project and an instance" % clash[0])
 
     _credentials(cfg, raw.get("credentials"))
     iam = raw.get("iam") or {}
-    faults = dict(iam.get("faults") or {}) if isinstance(iam.get("faults"), dict) \
-        else {"sequence": iam.get("faults") or []}
-    if iam.get("latency_ms") is not None:
-        faults["latency_ms"] = iam["latency_ms"]
-    cfg.iam_faults = _faults(faults, "iam.faults")
+    cfg.iam_faults = _faults(_fault_shorthand(iam), "iam.faults")
     return cfg
 
 

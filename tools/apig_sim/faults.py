@@ -4,7 +4,8 @@
 
 """Fault injection: per-target queues of scripted answers, a standing fault, latency.
 
-A target is an instance id, or ``@iam`` for the token endpoint. A request to a target
+A target is an instance id, a project id (its ListInstancesV2 calls), or ``@iam``
+for the IAM endpoints. A request to a target
 takes the first entry of its ``sequence`` that matches it (entries are consumed in
 order, one per request); when the sequence is used up, ``always`` (if set) applies to
 every matching request; then normal behaviour. ``latency_ms`` delays every request to
@@ -20,7 +21,8 @@ One entry (every key optional):
   delay: 2.5             wait this many seconds first; alone, then answer normally
   count: 3               the entry stands for 3 consecutive requests
   method: PUT | [..]     only requests with this method take the entry
-  resource: apis | [..]  only these resources (refresh names, state, list_apis, tokens)
+  resource: apis | [..]  only these resources (refresh names, state, list_apis, tokens,
+                         projects, list_instances, show_instance)
 """
 
 from __future__ import absolute_import, division, print_function

@@ -26,7 +26,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote
 
-from apig_sim import data, hooks
+from apig_sim import data, fleet, hooks
 from apig_sim.auth import Authenticator
 from apig_sim.config import REFRESH_RESOURCES, ConfigError, instance_apis
 from apig_sim.errors import ApigError, IamError, code_for_status
@@ -40,10 +40,14 @@ _IAM_RE = re.compile(r"^/v3/auth/tokens\Z")
 _ROUTER_RE = re.compile(r"^/v1/(?P<project>[^/]+)/apigw/instances/(?P<instance>[^/]+)"
                         r"/op-operations/router/(?P<resource>[^/]+)\Z")
 _LIST_RE = re.compile(r"^/v2/(?P<project>[^/]+)/apigw/instances/(?P<instance>[^/]+)/apis\Z")
+_PROJECTS_RE = re.compile(r"^/v3/projects\Z")
+_INSTANCES_RE = re.compile(r"^/v2/(?P<project>[^/]+)/apigw/instances\Z")
+_INSTANCE_RE = re.compile(r"^/v2/(?P<project>[^/]+)/apigw/instances/(?P<instance>[^/]+)\Z")
 
 
 class Route:
-    """What a request addresses: ``kind`` is iam, refresh, state or list_apis."""
+    """What a request addresses: ``kind`` is iam, iam_projects, refresh, state, list_apis,
+    list_instances or show_instance."""
 
     def __init__(self, kind, resource, project_id=None, instance_id=None):
         self.kind = kind
@@ -57,6 +61,15 @@ def match_route(method, path):
     too (the front gateway matches method and path together)."""
     if _IAM_RE.match(path):
         return Route("iam", "tokens") if method == "POST" else None
+    if _PROJECTS_RE.match(path):
+        return Route("iam_projects", "projects") if method == "GET" else None
+    found = _INSTANCES_RE.match(path)
+    if found:
+        return Route("list_instances", "list_instances", found.group("project")) if method == "GET" else None
+    found = _INSTANCE_RE.match(path)
+    if found:
+        return Route("show_instance", "show_instance", found.group("project"), found.group("instance")) \
+            if method == "GET" else None
     found = _ROUTER_RE.match(path)
     if found:
         resource = found.group("resource")
@@ -248,6 +261,10 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApigError("APIGW.0101")
             if route.kind == "iam":
                 self._serve_iam(body, outcome)
+            elif route.kind == "iam_projects":
+                self._serve_iam_projects(raw_path, raw_query, body, outcome)
+            elif route.kind == "list_instances":
+                self._serve_list_instances(route, raw_path, raw_query, body, outcome)
             else:
                 self._serve_apig(route, instance, raw_path, raw_query, body, outcome)
         except ApigError as error:
@@ -310,6 +327,47 @@ class Handler(BaseHTTPRequestHandler):
         token, answer, _user = self.server.auth.issue_token(parsed)
         self._send_json(201, answer, {"X-Subject-Token": token})
 
+    @staticmethod
+    def _query(raw_query):
+        # The first value of each parameter, as the gateway reads them.
+        query = {}
+        for key, value in parse_qsl(raw_query, keep_blank_values=True):
+            query.setdefault(key, value)
+        return query
+
+    def _serve_iam_projects(self, raw_path, raw_query, body, outcome):
+        """KeystoneListProjects: any valid credential (a domain-scoped token, a project-scoped
+        one, a static token or an AK/SK signature without X-Project-Id)."""
+        self._wait_latency(IAM_TARGET)
+        try:
+            self.server.auth.authenticate(self.command, raw_path, raw_query, self._header_dict(), body,
+                                          seen=outcome)
+        except ApigError:
+            # IAM answers in its own shape, not APIG's.
+            raise IamError(401, "The request you have made requires authentication.")
+        if self._apply_fault(IAM_TARGET, "GET", "projects", outcome, iam=True):
+            return
+        self._send_json(200, fleet.list_projects(self.server.config.projects, self._query(raw_query)))
+
+    def _serve_list_instances(self, route, raw_path, raw_query, body, outcome):
+        """ListInstancesV2 of one project."""
+        server = self.server
+        project = server.config.projects.get(route.project_id)
+        if project is not None:
+            self._wait_latency(route.project_id)
+        identity = server.auth.authenticate(self.command, raw_path, raw_query, self._header_dict(), body,
+                                            seen=outcome)
+        if not identity.scoped:
+            raise ApigError("APIG.1003")
+        if identity.projects is not None and route.project_id not in identity.projects:
+            raise ApigError("APIG.1136")
+        if project is not None and self._apply_fault(route.project_id, "GET", route.resource, outcome):
+            return
+        query = self._query(raw_query)
+        instances = [] if project is None or not identity.can_list_instances else \
+            [server.config.instances[i] for i in project["instances"]]
+        self._send_json(200, fleet.list_instances(instances, query))
+
     def _serve_apig(self, route, instance, raw_path, raw_query, body, outcome):
         server = self.server
         if instance is not None:
@@ -322,6 +380,11 @@ class Handler(BaseHTTPRequestHandler):
             raise ApigError("APIG.1136")
         if instance is None or instance.project_id != route.project_id:
             raise ApigError("APIG.3030")
+        if route.kind == "show_instance":
+            if self._apply_fault(instance.id, self.command, route.resource, outcome):
+                return
+            self._send_json(200, fleet.details_view(instance))
+            return
         if route.kind in ("refresh", "state") and \
                 server.config.settings["admin_role"] not in identity.roles:
             raise ApigError("APIG.1005", status=server.config.settings["forbidden_status"])
@@ -340,11 +403,7 @@ class Handler(BaseHTTPRequestHandler):
             answer = server.refreshes.poll(instance)
             self._send_json(200, answer)
         else:
-            # The first value of each parameter, as the gateway reads them.
-            query = {}
-            for key, value in parse_qsl(raw_query, keep_blank_values=True):
-                query.setdefault(key, value)
-            answer = data.list_apis(instance.apis, query)
+            answer = data.list_apis(instance.apis, self._query(raw_query))
             self._send_json(200, answer)
 
     def _wait_latency(self, target):
@@ -434,8 +493,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def _target(self, payload):
         target = payload.get("instance_id")
-        if target != IAM_TARGET and target not in self.server.config.instances:
-            raise ValueError("instance_id must be a configured instance or %r" % IAM_TARGET)
+        if target != IAM_TARGET and target not in self.server.config.instances \
+                and target not in self.server.config.projects:
+            raise ValueError("instance_id must be a configured instance, a project (its "
+                             "ListInstancesV2 calls) or %r" % IAM_TARGET)
         return target
 
     def _admin_faults(self, payload):
@@ -466,7 +527,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _admin_apis(self, payload):
         target = self._target(payload)
-        if target == IAM_TARGET:
+        if target not in self.server.config.instances:
             raise ValueError("instance_id must be an instance")
         # Same validation and completion as the config file; the list is swapped in
         # one assignment, so a concurrent ListApisV2 sees the old or the new one.

@@ -107,7 +107,7 @@ def test_lookup_is_once_per_region_under_concurrency():
     lookup = ProjectLookup(transport, TokenAuth("t"))
     results = []
     threads = [threading.Thread(target=lambda: results.append(lookup.project_id("cn-north-4", IAM)))
-               for _ in range(16)]
+               for _thread in range(16)]
     for t in threads:
         t.start()
     for t in threads:
