@@ -376,8 +376,8 @@ class LosesFirstTxnReply(EtcdClient):
         self.lose -= 1
         first = [True]
 
-        def applied_then_lost(ep, timeout, metadata):
-            resp = fn(ep, timeout, metadata)
+        def applied_then_lost(client):
+            resp = fn(client)
             if first[0]:
                 first[0] = False
                 raise _Unavailable()
@@ -545,7 +545,7 @@ def test_auth_with_range_limited_user(tmp_path):
         assert instance_dump(server, 'auth') == expected_state('auth', desired)
         assert sync(c, 'auth', desired, key_prefix=PREFIX)['changed'] is False
         assert inspect(c, 'auth', PREFIX)['count'] == 5
-        assert c.current_revision() == server.revision()
+        assert c.count(PREFIX + "/auth/apis/")[1] == server.revision()  # a read as the limited user
         # Outside the user's range: permission denied, named.
         with pytest.raises(EtcdError) as err:
             sync(c, 'auth', desired_routes([api(1)], '/elsewhere', 'auth'), key_prefix='/elsewhere')
@@ -598,8 +598,8 @@ def test_paged_read_is_one_snapshot(etcd, client):
     pages = []
 
     class Meddling(EtcdClient):
-        def _range(self, what, request):
-            resp = EtcdClient._range(self, what, request)
+        def _range(self, what, key, end, **fields):
+            resp = EtcdClient._range(self, what, key, end, **fields)
             pages.append(len(resp.kvs))
             if len(pages) == 1:  # between the first and the second page
                 etcd.put(prefix + 'k0250', 'changed')
