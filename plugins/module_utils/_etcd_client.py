@@ -59,7 +59,10 @@ _MAX_KEYS_IN_MSG = 10
 MAX_READ_RESTARTS = 10
 _GRPC_OPTIONS = {  # reconnect quickly to a member that comes back (the default backoff grows to 2 min)
     'grpc.initial_reconnect_backoff_ms': 200, 'grpc.min_reconnect_backoff_ms': 200,
-    'grpc.max_reconnect_backoff_ms': 2000}
+    'grpc.max_reconnect_backoff_ms': 2000,
+    # Replies up to 64 MiB (gRPC's default is 4): a read restarted after a compaction uses
+    # larger pages, so that a busy cluster cannot compact between every two of them.
+    'grpc.max_receive_message_length': 64 * 1024 * 1024}
 
 
 def _load(library):
@@ -349,11 +352,18 @@ class EtcdClient:
         return self._call(what, send)
 
     def count(self, prefix, min_mod_revision=0, revision=0):
-        """``(number of keys under prefix [modified at or after min_mod_revision], revision)``."""
+        """``(number of keys under prefix [modified at or after min_mod_revision], revision)``.
+
+        etcd counts a range before it filters by mod_revision, so that filter needs the keys
+        (``keys_only``: no value is sent, and only the keys that pass).
+        """
         start = _b(prefix)
-        resp = self._range('count %s' % prefix, start, prefix_range_end(start), count_only=True,
+        if not min_mod_revision:
+            resp = self._range('count %s' % prefix, start, prefix_range_end(start), count_only=True, revision=revision)
+            return resp.count, resp.header.revision
+        resp = self._range('list keys changed under %s' % prefix, start, prefix_range_end(start), keys_only=True,
                            min_mod_revision=min_mod_revision, revision=revision)
-        return resp.count, resp.header.revision
+        return len(resp.kvs), resp.header.revision
 
     def read_prefix(self, prefix, page_size=1000):
         """Every key under ``prefix``: ``(revision, {key: (value bytes, mod_revision)})``.
@@ -361,14 +371,16 @@ class EtcdClient:
         Read in pages of at most ``page_size`` keys, all at the revision of the first, so the
         result is one snapshot however large. A page too large for gRPC is read again in
         halves. When etcd compacts that revision away mid-read, the read starts over at a new
-        one (as Kubernetes' reflector relists), at most MAX_READ_RESTARTS times.
+        one (as Kubernetes' reflector relists) with pages four times larger (fewer requests,
+        a shorter window), at most MAX_READ_RESTARTS times.
         """
         if page_size < 1:
             raise ValueError('page_size must be at least 1')
         start = _b(prefix)
         end = prefix_range_end(start)
-        for _restart in range(MAX_READ_RESTARTS + 1):
-            revision, result, key, size = 0, {}, start, page_size
+        for restart in range(MAX_READ_RESTARTS + 1):
+            pages = page_size * 4 ** restart
+            revision, result, key, size = 0, {}, start, pages
             try:
                 while True:
                     try:
@@ -383,7 +395,7 @@ class EtcdClient:
                         result[kv.key.decode('utf-8', 'surrogateescape')] = (kv.value, kv.mod_revision)
                     if not resp.more or not resp.kvs:
                         return revision, result
-                    key, size = resp.kvs[-1].key + b'\0', page_size
+                    key, size = resp.kvs[-1].key + b'\0', pages
             except EtcdError as exc:
                 if getattr(exc, 'grpc_code', None) != 'OUT_OF_RANGE':  # "required revision has been compacted"
                     raise

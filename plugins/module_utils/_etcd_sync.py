@@ -125,10 +125,13 @@ def _ops_for(plan, manifest_op, current):
     return ops
 
 
-def _manifest_op(key, new_bytes, stored):
+def _manifest_op(key, new_bytes, stored, touch=False):
+    """Write the manifest when its bytes change, and with ``touch`` (routes are written) also
+    when they do not: its mod_revision then marks the end of the last sync that wrote, which
+    lets the next one see in O(1) reads that nothing changed since."""
     if stored is None:
         return ('create', key, new_bytes)
-    if stored[0] != new_bytes:
+    if stored[0] != new_bytes or touch:
         return ('update', key, new_bytes, stored[1])
     return None
 
@@ -256,7 +259,7 @@ def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, al
                 'all %d route(s) in etcd; set allow_empty to allow it' % (instance_id, len(plan.deletes)),
                 would_delete=len(plan.deletes))
         new_manifest = manifest(routes_after(desired, current, plan))
-        manifest_op = _manifest_op(mkey, canonical_json(new_manifest), stored)
+        manifest_op = _manifest_op(mkey, canonical_json(new_manifest), stored, touch=plan.changed)
         ops = _ops_for(plan, manifest_op, current)
         _check_keys(ops, prefix, mkey)
         return revision, current, stored, plan, new_manifest, manifest_op, ops
@@ -341,7 +344,7 @@ def routes_after(desired, current, plan):
 def _diff(plan, current, desired, mkey, manifest_changed, stored_manifest, new_manifest):
     """render_diff() of the routes, plus the manifest under its key when it changes."""
     out = render_diff(plan, current, desired)
-    if manifest_changed:
+    if manifest_changed and (stored_manifest is None or stored_manifest[0] != canonical_json(new_manifest)):
         if stored_manifest is not None:
             out['before'][mkey] = _decode_manifest(stored_manifest) or stored_manifest[0].decode('utf-8', 'replace')
         out['after'][mkey] = new_manifest
