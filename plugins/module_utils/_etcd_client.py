@@ -4,49 +4,38 @@
 
 # This file is private to this collection: its API may change without notice.
 
-"""The etcd side of a sync, on top of the chosen library's own client.
+"""The etcd side of a sync, on the chosen library's own client (``etcd_library``).
 
-``etcd_library`` picks ``etcd-sdk-python`` (imports as ``pyetcd``) or python-etcd3
-(``etcd3``); its client object owns the gRPC channel, TLS and the auth token, and we call
-its public methods: ``get``, ``get_range_response``, ``transaction``, ``lease``,
-``refresh_lease``, ``revoke_lease``. What neither library offers stays here, thin:
+``etcd-sdk-python`` (``pyetcd``) or python-etcd3 (``etcd3``) builds the channel, TLS and
+auth token; we call its public ``get_range_response``, ``transaction``, ``lease``,
+``refresh_lease``, ``revoke_lease``. Ours, thin, is what neither offers: failover (one
+library client per endpoint, the next one on unavailability), recognising a commit left
+ambiguous by a failover (``_own_commit``), renewing an expired auth token (a new client
+authenticates), and a lease-backed lock (python-etcd3's ``Lock`` crashes with tenacity >= 7).
 
-- failover: one library client per endpoint; an operation that meets an unavailable
-  member goes to the next one (pyetcd's own failover marks a member dead for 5 minutes,
-  python-etcd3 has none);
-- a commit left ambiguous by a failover is recognised (``_own_commit``);
-- an expired auth token (etcd's simple tokens live ``--auth-token-ttl``) is renewed by
-  building that endpoint's client again, which authenticates;
-- a lease-backed lock (python-etcd3's ``Lock`` crashes with current tenacity).
-
-Two documented exceptions to the public API, both through the client object the library
-built (its channel, its timeout, its credentials):
-
-- the bulk write ``txn()`` fills a ``TxnRequest`` in place with the library's own
-  ``etcdrpc`` and sends it with ``client.kvstub.Txn``: ``transaction()`` builds each
-  comparison and operation as a Python object, then a message, then copies every message
-  into the request, about 3x the CPU (0.58 s against 0.18 s per 12,800 operations);
-- python-etcd3 0.12's ``get_range_response`` accepts ``revision``, ``limit``,
-  ``count_only`` and ``min_mod_revision`` but drops them, so for it the range request is
-  built with its ``_build_get_range_request`` and those fields set before ``kvstub.Range``.
+Two documented uses of the client object below its public methods: the bulk ``txn()``
+fills a ``TxnRequest`` in place with the library's ``etcdrpc`` and sends it with
+``client.kvstub.Txn``, since ``transaction()`` builds every comparison and operation as an
+object, then a message, then copies it (about 3x the CPU: 0.58 s against 0.18 s per 12,800
+operations); and python-etcd3 0.12's ``get_range_response`` accepts ``revision``,
+``limit``, ``count_only``, ``min_mod_revision`` but drops them, so for it the request from
+its ``_build_get_range_request`` gets those fields before ``kvstub.Range``.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import contextlib
 import os
-import socket
 import sys
 import threading
 import time
 import traceback
-import uuid
 
 from urllib.parse import urlsplit
 
 from ansible_collections.apigw.router.plugins.module_utils._errors import (
     ConflictError, EtcdError, MissingLibraryError)
+from ansible_collections.apigw.router.plugins.module_utils._etcd_lock import hold_lock
 
 LIBRARIES = ('auto', 'pyetcd', 'etcd3')
 DEFAULT_PORT = 2379
@@ -71,45 +60,33 @@ def _load(library):
         raise ValueError("library must be one of %s, not %r" % (", ".join(LIBRARIES), library))
     # Both register the same .proto files in protobuf's pool: one per process, the loaded one.
     loaded = [n for n in ('pyetcd', 'etcd3') if n in sys.modules]
-    candidates = [library] if library != 'auto' else (loaded or ['pyetcd', 'etcd3'])
     failures = []
-    for name in candidates:
+    for name in [library] if library != 'auto' else (loaded or ['pyetcd', 'etcd3']):
+        label = 'etcd-sdk-python' if name == 'pyetcd' else 'etcd3'
+        if loaded and loaded[0] != name:
+            failures.append(MissingLibraryError(label, None, reason='%s is already loaded in this process and '
+                                                'both cannot be imported together' % loaded[0]))
+            continue
         try:
-            if loaded and loaded[0] != name:
-                raise MissingLibraryError(name, None, reason='%s is already loaded in this process and both '
-                                          'cannot be imported together' % loaded[0])
-            return _import(name)
-        except MissingLibraryError as exc:
-            failures.append(exc)
+            if name == 'pyetcd':
+                import pyetcd as module
+            else:
+                # python-etcd3's generated code loads with protobuf >= 4 only under its pure-Python
+                # implementation, chosen before protobuf is first imported: on this path only.
+                os.environ.setdefault('PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION', 'python')
+                import etcd3 as module
+            import grpc
+            return name, module, grpc
+        except Exception as exc:  # ImportError, or TypeError from protobuf for old generated code
+            reason = ('%s: %s' % (type(exc).__name__, exc)).splitlines()[0]
+            if name == 'etcd3' and 'google.protobuf' in sys.modules:
+                reason += (' (python-etcd3 needs PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python before protobuf is '
+                           'first imported, or use etcd-sdk-python)')
+            failures.append(MissingLibraryError(label, traceback.format_exc(), reason=reason))
     if len(failures) == 1:
         raise failures[0]
     raise MissingLibraryError('etcd-sdk-python (pyetcd) or etcd3', '\n'.join(f.exception_text or '' for f in failures),
                               reason='; '.join('%s: %s' % (f.library, f.reason) for f in failures))
-
-
-def _import(name):
-    try:
-        if name == 'pyetcd':
-            import pyetcd as module
-        else:
-            # python-etcd3's generated code loads with protobuf >= 4 only under protobuf's
-            # pure-Python implementation, chosen by this variable before protobuf is first
-            # imported. Set on this path only: etcd-sdk-python keeps the fast C one.
-            if 'google.protobuf' not in sys.modules:
-                os.environ.setdefault('PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION', 'python')
-            import etcd3 as module
-        import grpc
-    except Exception as exc:  # ImportError, or TypeError from protobuf for old generated code
-        reason = ('%s: %s' % (type(exc).__name__, exc)).splitlines()[0]
-        if name == 'etcd3' and 'google.protobuf' in sys.modules:
-            from google.protobuf.internal import api_implementation
-            if api_implementation.Type() != 'python':
-                reason = ('protobuf was already imported with its %r implementation; python-etcd3 needs '
-                          'PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python set before protobuf is first imported '
-                          '(or use etcd-sdk-python)' % api_implementation.Type())
-        raise MissingLibraryError('etcd-sdk-python' if name == 'pyetcd' else 'etcd3', traceback.format_exc(),
-                                  reason=reason)
-    return name, module, grpc
 
 
 def _b(value):
@@ -128,9 +105,8 @@ def prefix_range_end(prefix):
 
 
 def _keys_text(keys):
-    keys = sorted(keys)
-    text = ', '.join(keys[:_MAX_KEYS_IN_MSG])
-    return text + (' ... and %d more' % (len(keys) - _MAX_KEYS_IN_MSG) if len(keys) > _MAX_KEYS_IN_MSG else '')
+    keys, more = sorted(keys), len(keys) - _MAX_KEYS_IN_MSG
+    return ', '.join(keys[:_MAX_KEYS_IN_MSG]) + (' ... and %d more' % more if more > 0 else '')
 
 
 def parse_endpoint(text, tls_default=False):
@@ -144,9 +120,9 @@ def parse_endpoint(text, tls_default=False):
     try:
         parts = urlsplit(text)
         host = parts.hostname
-    except ValueError:  # e.g. an unclosed or invalid IPv6 literal
-        raise EtcdError(bad % (text,))
-    if parts.scheme not in ('http', 'https') or not host or parts.path not in ('', '/'):
+        if parts.scheme not in ('http', 'https') or not host or parts.path not in ('', '/'):
+            raise ValueError(text)
+    except ValueError:  # includes an unclosed or invalid IPv6 literal
         raise EtcdError(bad % (text,))
     try:
         port = parts.port or DEFAULT_PORT
@@ -154,6 +130,11 @@ def parse_endpoint(text, tls_default=False):
         raise EtcdError('invalid etcd endpoint %r: bad port' % (text,))
     netloc = '[%s]:%d' % (host, port) if ':' in host else '%s:%d' % (host, port)
     return '%s://%s' % (parts.scheme, netloc), ('[%s]' % host if ':' in host else host), port, parts.scheme == 'https'
+
+
+def _coded(error, code):
+    error.grpc_code = code  # an attribute, not a detail: details become result keys
+    return error
 
 
 def _rpc_error(exc, grpc):
@@ -165,12 +146,10 @@ def _rpc_error(exc, grpc):
 
 
 class EtcdClient:
-    """One etcd cluster through one or more endpoints, each with its own library client.
-
-    An operation goes to the endpoint that last answered; one that is unreachable (or whose
-    member cannot serve: no leader, leader changed) is repeated on the next, round-robin
-    with a short backoff, within about ``timeout`` seconds per endpoint.
-    """
+    """One etcd cluster through one or more endpoints, each with its own library client. An
+    operation goes to the endpoint that last answered; on one that is unreachable (or whose
+    member cannot serve: no leader, leader changed) it is repeated on the next, round-robin
+    with a short backoff, within about ``timeout`` seconds per endpoint."""
 
     def __init__(self, endpoints, ca_cert=None, client_cert=None, client_key=None,
                  user=None, password=None, timeout=10.0, library='auto'):
@@ -193,13 +172,11 @@ class EtcdClient:
                             % (', '.join(plain), 'is' if len(plain) == 1 else 'are'))
         self.library, self._lib, self._grpc = _load(library)
         self._tls = dict(ca_cert=ca_cert, cert_cert=client_cert, cert_key=client_key)
-        for what, path in (('etcd_ca_cert', ca_cert), ('etcd_client_cert', client_cert),
-                           ('etcd_client_key', client_key)):
+        for what, path in (('etcd_ca_cert', ca_cert), ('etcd_client_cert', client_cert), ('etcd_client_key', client_key)):
             if path and not os.access(path, os.R_OK):
                 raise EtcdError('cannot read %s %s' % (what, path))
         if any(ep[3] for ep in self._endpoints) and not ca_cert and self.library == 'etcd3':
-            raise EtcdError('python-etcd3 needs etcd_ca_cert for https:// endpoints (etcd-sdk-python can use '
-                            "the system's trusted CAs)")
+            raise EtcdError("python-etcd3 needs etcd_ca_cert for https:// (etcd-sdk-python uses the system's CAs)")
         self._user, self._password = user, password
         self._clients = [None] * len(self._endpoints)
         self._no_auth = False  # auth is not enabled on the cluster: go on without a token
@@ -212,24 +189,12 @@ class EtcdClient:
 
     def close(self):
         with self._state_lock:
-            for idx in range(len(self._clients)):
-                self._drop(idx)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
+            clients, self._clients = self._clients, [None] * len(self._clients)
+        for client in clients:
+            if client is not None:
+                client.close()
 
     # -- failover ----------------------------------------------------------------------------
-
-    def _drop(self, idx):
-        client, self._clients[idx] = self._clients[idx], None
-        if client is not None:
-            try:
-                client.close()
-            except Exception:
-                pass
 
     def _client(self, idx):
         """The library client of endpoint ``idx``, built (and authenticated) on first use."""
@@ -250,11 +215,11 @@ class EtcdClient:
                 if secure:
                     files = dict((k, open(v, 'rb').read() if v else None) for k, v in self._tls.items())
                     creds = self._grpc.ssl_channel_credentials(files['ca_cert'], files['cert_key'], files['cert_cert'])
-                endpoint = self._lib.Endpoint(host, port, secure=secure, creds=creds, opts=list(_GRPC_OPTIONS.items()))
+                # time_retry=0: never refuse this member after a failure; failover is ours.
+                endpoint = self._lib.Endpoint(host, port, secure=secure, creds=creds, time_retry=0,
+                                              opts=list(_GRPC_OPTIONS.items()))
                 client = self._lib.MultiEndpointEtcd3Client([endpoint], timeout=self.timeout, **auth)
-            if not secure:
-                # Both send the token twice: as metadata and as call credentials, which gRPC
-                # refuses on a plaintext channel. The metadata is enough for etcd.
+            if not secure:  # the token goes as metadata and as call credentials, refused by gRPC on plaintext
                 client.call_credentials = None
             return client
         except Exception as exc:
@@ -281,8 +246,10 @@ class EtcdClient:
                 url = self._endpoints[idx][0]
                 if time.monotonic() >= deadline:
                     break
+                client = None
                 try:
-                    result = fn(self._client(idx))
+                    client = self._client(idx)
+                    result = fn(client)
                 except Exception as exc:
                     error = _rpc_error(exc, self._grpc)
                     if error is None:
@@ -290,12 +257,14 @@ class EtcdClient:
                     code, details = error.code().name, error.details() or ''
                     if code == 'UNAUTHENTICATED' and self._user and idx not in renewed:
                         renewed.add(idx)  # the token expired: a new client authenticates again
-                        self._drop(idx)
+                        with self._state_lock:
+                            if client is not None and self._clients[idx] is client:
+                                # Not closed: other threads may be using it; unreferenced, it is.
+                                self._clients[idx] = None
                         failures[url] = '%s: %s' % (code, details)
                         start = idx
                         break
-                    if code in _RETRY_CODES:
-                        self._drop(idx)  # pyetcd would refuse this member for 5 minutes
+                    if code in _RETRY_CODES:  # the channel reconnects by itself
                         failures[url] = '%s: %s' % (code, details)
                         continue
                     raise self._error(what, url, code, details)
@@ -310,27 +279,21 @@ class EtcdClient:
             delay = min(delay * 2, 1.0)
         text = '; '.join('%s (%s)' % item for item in failures.items()) or 'no endpoint answered'
         tls = any(w in text.lower() for w in ('ssl', 'handshake', 'certificate', 'tls'))
-        err = EtcdError('etcd unreachable for %s within %.1fs%s: %s' % (
-            what, self.timeout * n, ' (TLS failure: check etcd_ca_cert, etcd_client_cert and etcd_client_key)'
-            if tls else '', text))
-        err.grpc_code = 'UNAVAILABLE'
-        raise err
+        raise _coded(EtcdError('etcd unreachable for %s within %.1fs%s: %s' % (
+            what, self.timeout * n, ' (TLS failure: check etcd_ca_cert, etcd_client_cert and etcd_client_key)' * tls,
+            text)), 'UNAVAILABLE')
 
     def _error(self, what, url, code, details):
-        """The cause first, then the operation: ``what`` may list keys."""
-        low = details.lower()
+        """The cause first, then the operation (``what`` may list keys)."""
+        cause = '%s: %s' % (code, details)
         if code == 'PERMISSION_DENIED':
-            msg = 'etcd at %s refused %s: permission denied for user %r' % (url, what, self._user)
-        elif code == 'UNAUTHENTICATED' or 'user name is empty' in low:
-            msg = 'etcd at %s: not authenticated (%s), set etcd_user/etcd_password; refused %s' % (url, details, what)
-        elif code == 'RESOURCE_EXHAUSTED' and 'larger than max' in low:
-            msg = ('message too large at %s: %s (etcd takes requests up to its --max-request-bytes, 1.5 MiB by '
-                   'default; gRPC replies up to 4 MiB), for %s' % (url, details, what))
-        else:
-            msg = 'etcd at %s: %s: %s, for %s' % (url, code, details, what)
-        err = EtcdError(msg)
-        err.grpc_code = code
-        return err
+            cause = 'permission denied for user %r' % self._user
+        elif code == 'UNAUTHENTICATED' or 'user name is empty' in details:
+            cause = 'not authenticated (%s), set etcd_user/etcd_password' % details
+        elif code == 'RESOURCE_EXHAUSTED' and 'larger than max' in details:
+            cause = ('message too large: %s (etcd takes requests up to its --max-request-bytes, 1.5 MiB by default)'
+                     % details)
+        return _coded(EtcdError('etcd at %s: %s; refused %s' % (url, cause, what)), code)
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -352,28 +315,19 @@ class EtcdClient:
         return self._call(what, send)
 
     def count(self, prefix, min_mod_revision=0, revision=0):
-        """``(number of keys under prefix [modified at or after min_mod_revision], revision)``.
-
-        etcd counts a range before it filters by mod_revision, so that filter needs the keys
-        (``keys_only``: no value is sent, and only the keys that pass).
-        """
+        """``(keys under prefix [with mod_revision >= min_mod_revision], revision)``. etcd counts
+        before it filters by mod_revision: that filter lists the keys that pass (``keys_only``)."""
         start = _b(prefix)
-        if not min_mod_revision:
-            resp = self._range('count %s' % prefix, start, prefix_range_end(start), count_only=True, revision=revision)
-            return resp.count, resp.header.revision
-        resp = self._range('list keys changed under %s' % prefix, start, prefix_range_end(start), keys_only=True,
-                           min_mod_revision=min_mod_revision, revision=revision)
-        return len(resp.kvs), resp.header.revision
+        fields = dict(keys_only=True, min_mod_revision=min_mod_revision) if min_mod_revision else dict(count_only=True)
+        resp = self._range('count %s' % prefix, start, prefix_range_end(start), revision=revision, **fields)
+        return (len(resp.kvs) if min_mod_revision else resp.count), resp.header.revision
 
     def read_prefix(self, prefix, page_size=1000):
-        """Every key under ``prefix``: ``(revision, {key: (value bytes, mod_revision)})``.
-
-        Read in pages of at most ``page_size`` keys, all at the revision of the first, so the
-        result is one snapshot however large. A page too large for gRPC is read again in
-        halves. When etcd compacts that revision away mid-read, the read starts over at a new
-        one (as Kubernetes' reflector relists) with pages four times larger (fewer requests,
-        a shorter window), at most MAX_READ_RESTARTS times.
-        """
+        """``(revision, {key: (value bytes, mod_revision)})`` of every key under ``prefix``: pages of
+        ``page_size`` keys at the revision of the first, one snapshot (a page too large for gRPC
+        is read again in halves). When etcd compacts that revision mid-read, the read starts
+        over at a new one (as Kubernetes' reflector relists) with pages 4x larger (a shorter
+        window), at most MAX_READ_RESTARTS times."""
         if page_size < 1:
             raise ValueError('page_size must be at least 1')
         start = _b(prefix)
@@ -399,22 +353,19 @@ class EtcdClient:
             except EtcdError as exc:
                 if getattr(exc, 'grpc_code', None) != 'OUT_OF_RANGE':  # "required revision has been compacted"
                     raise
-        raise EtcdError('etcd compacted the revision being read %d times in a row while reading %s (%d keys read '
-                        'at most): the cluster compacts faster than the prefix can be read; retry, or compact less '
-                        'often' % (MAX_READ_RESTARTS + 1, prefix, len(result)), grpc_code='OUT_OF_RANGE')
+        raise _coded(EtcdError('etcd compacted the revision being read %d times in a row while reading %s: the '
+                               'cluster compacts faster than the prefix can be read; retry, or compact less often'
+                               % (MAX_READ_RESTARTS + 1, prefix)), 'OUT_OF_RANGE')
 
     # -- writes --------------------------------------------------------------------------------
 
     def txn(self, ops):
-        """Apply guarded ``ops`` in one transaction; return the revision after it.
-
-        ``ops``: ``('create', key, value[, joined])`` (only if absent), ``('update', key, value,
-        mod_revision)`` and ``('delete', key, mod_revision)`` (only if the key still has that
-        mod_revision). All or nothing: when a guard fails, nothing is written and
-        ConflictError names the keys whose guards failed. A create marked ``joined`` follows
-        the previous create with no key read between them: the two share one range guard
-        "no key in [first, last]", one message instead of one per key.
-        """
+        """Apply guarded ``ops`` in one transaction; return the revision after it. ``ops``:
+        ``('create', key, value[, joined])`` (only if absent), ``('update', key, value, mod_revision)``,
+        ``('delete', key, mod_revision)`` (only if the key still has that mod_revision). All or
+        nothing: when a guard fails, ConflictError names the keys whose guards failed. A create
+        ``joined`` to the previous one (no key read between them) shares its range guard "no key
+        in [first, last]": one message instead of one per key."""
         if not ops:
             raise ValueError('txn() needs at least one operation')
         guards = [(op[0], op[1], None, op[2]) if op[0] == 'delete' else
@@ -479,17 +430,9 @@ class EtcdClient:
 
     # -- lock ----------------------------------------------------------------------------------
 
-    @contextlib.contextmanager
     def lock(self, name_key, ttl=30, timeout=30):
-        """Hold the lock ``name_key`` for the ``with`` block: a key created only if absent, on a
-        lease kept alive meanwhile, so a holder that dies frees it within ``ttl`` seconds. Waits
-        at most ``timeout`` s (EtcdError after). Yields an EtcdLock (``lost`` if the lease lapsed)."""
-        held = EtcdLock(self, name_key, ttl)
-        held.acquire(timeout)
-        try:
-            yield held
-        finally:
-            held.release()
+        """A context manager holding the lease-backed lock ``name_key`` (see ``_etcd_lock``)."""
+        return hold_lock(self, name_key, ttl, timeout)
 
 
 def _own_commit(guards, found):
@@ -505,87 +448,3 @@ def _own_commit(guards, found):
             return None
         revisions.add(current[1])
     return revisions.pop() if len(revisions) == 1 else None  # delete-only or mixed: not provably ours
-
-
-class EtcdLock:
-    """A lease-backed lock key; see ``EtcdClient.lock``."""
-
-    def __init__(self, client, key, ttl):
-        self.client, self.key, self.ttl = client, key, max(2, int(ttl))
-        self.value = ('%s:%d:%s' % (socket.gethostname(), os.getpid(), uuid.uuid4().hex)).encode('utf-8')
-        self.lease_id = self.revision = self.holder = None
-        self._lost, self._stop, self._thread = threading.Event(), threading.Event(), None
-
-    @property
-    def lost(self):
-        return self._lost.is_set()
-
-    def acquire(self, timeout):
-        client = self.client
-        self.lease_id = client._call('grant a lease', lambda c: c.lease(self.ttl)).id
-        self._thread = threading.Thread(target=self._keepalive, name='etcd-lock-keepalive')
-        self._thread.daemon = True
-        self._thread.start()
-
-        def take(c):
-            t = c.transactions
-            return c.transaction([t.version(self.key) == 0], [t.put(self.key, self.value, lease=self.lease_id)],
-                                 [t.get(self.key)])
-        deadline, delay = time.monotonic() + float(timeout), 0.05
-        try:
-            while True:
-                ok, replies = client._call('take the lock %s' % self.key, take)
-                if ok:
-                    self.revision = replies[0].response_put.header.revision
-                    return
-                current = replies[0][0] if replies[0] else None
-                if current and current[0] == self.value:  # our own put, applied before a failover
-                    self.revision = current[1].mod_revision
-                    return
-                self.holder = current[0].decode('utf-8', 'replace') if current else None
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise EtcdError('timed out after %gs waiting for the etcd lock %s (held by %s)'
-                                    % (float(timeout), self.key, self.holder or 'someone else'),
-                                    lock_holder=self.holder)
-                time.sleep(min(delay, remaining))
-                delay = min(delay * 2, 0.5)
-        except BaseException:
-            self.release()
-            raise
-
-    def _keepalive(self):
-        interval, last_ok = max(0.5, self.ttl / 3.0), time.monotonic()
-        while not self._stop.wait(interval):
-            try:
-                replies = self.client._call('keep a lease alive', lambda c: list(c.refresh_lease(self.lease_id)))
-                if not replies or replies[0].TTL <= 0:
-                    self._lost.set()
-                    return
-                last_ok = time.monotonic()
-            except Exception:
-                if time.monotonic() - last_ok >= self.ttl:
-                    self._lost.set()
-                    return
-
-    def release(self):
-        """Delete our key (if still ours) and revoke the lease; errors are ignored: the lease
-        expires on its own within ``ttl``."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.client.timeout + 1)
-            self._thread = None
-        if self.lease_id is None:
-            return
-
-        def delete(c):
-            t = c.transactions
-            return c.transaction([t.mod(self.key) == self.revision], [t.delete(self.key)], [])
-        for what, fn in (('release the lock %s' % self.key, delete if self.revision else None),
-                         ('revoke a lease', lambda c: c.revoke_lease(self.lease_id))):
-            try:
-                if fn is not None:
-                    self.client._call(what, fn)
-            except Exception:  # NOT_FOUND: already expired or revoked
-                pass
-        self.lease_id = self.revision = None
