@@ -389,8 +389,8 @@ class EtcdClient:
             revision = _own_commit(guards, found)
             if revision:
                 return revision
-        failed = [key for kind, key, _v, mod in guards if (found[key] is not None if kind == 'create' else
-                                                            (found[key] is None or found[key][1] != mod))]
+        failed = [key for kind, key, _v, mod in guards
+                  if (found[key] is not None if kind == 'create' else (found[key] is None or found[key][1] != mod))]
         raise ConflictError('etcd keys changed concurrently, nothing written by this transaction: %s'
                             % _keys_text(failed or [g[1] for g in guards]), failed)
 
