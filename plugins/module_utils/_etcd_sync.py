@@ -93,26 +93,45 @@ def batches(ops, max_ops, budget=TXN_BYTES_BUDGET):
     return out
 
 
-def _ops_for(plan, manifest_op):
+def _ops_for(plan, manifest_op, current):
     """Plan -> guarded operations: creates and updates first (by key), then deletes, manifest last.
 
     Adding and changing routes before removing old ones means a router that reads between
-    two transactions sees extra routes for a moment, never missing ones.
+    two transactions sees extra routes for a moment, never missing ones. A create that
+    follows another with no key read between them is marked joined (see EtcdClient.txn).
     """
-    ops = []
     writes = [('create', k, v) for k, v in plan.creates.items()]
     writes += [('update', k, v, m) for k, (v, m) in plan.updates.items()]
-    ops.extend(sorted(writes, key=lambda op: op[1]))
+    writes.sort(key=lambda op: op[1])
+    ops, previous = [], None
+    if plan.creates:
+        existing = sorted(current)
+        position = 0
+        for op in writes:
+            if op[0] == 'create':
+                while position < len(existing) and existing[position] < op[1]:
+                    position += 1
+                joined = previous is not None and (position == 0 or existing[position - 1] < previous)
+                ops.append(op + (joined,))
+                previous = op[1]
+            else:
+                ops.append(op)
+                previous = None
+    else:
+        ops = writes
     ops.extend(('delete', k, m) for k, m in sorted(plan.deletes.items()))
     if manifest_op:
         ops.append(manifest_op)
     return ops
 
 
-def _manifest_op(key, new_bytes, stored):
+def _manifest_op(key, new_bytes, stored, touch=False):
+    """Write the manifest when its bytes change, and with ``touch`` (routes are written) also
+    when they do not: its mod_revision then marks the end of the last sync that wrote, which
+    lets the next one see in O(1) reads that nothing changed since."""
     if stored is None:
         return ('create', key, new_bytes)
-    if stored[0] != new_bytes:
+    if stored[0] != new_bytes or touch:
         return ('update', key, new_bytes, stored[1])
     return None
 
@@ -142,6 +161,33 @@ def _id(key):
         return api_id_of(key)
     except ValueError:
         return key
+
+
+def _unchanged_since_manifest(client, prefix, mkey, desired):
+    """The revision at which etcd provably holds ``desired`` and its manifest, read in O(1)
+    messages without a value; None when that cannot be shown (then values are compared).
+
+    Every sync writes the manifest last, describing what the prefix then holds. So when the
+    stored manifest is the one ``desired`` gives, no key under the prefix was created,
+    edited or re-created after it (no mod_revision above the manifest's) and none was
+    deleted (the count is the manifest's), the prefix still holds what the manifest
+    describes. All three reads are at one revision. A manifest edited by hand moves its
+    mod_revision and, unless it is byte for byte the expected one, fails the comparison.
+    """
+    expected = canonical_json(manifest(desired))
+    try:
+        count, revision = client.count(prefix)
+        if count != len(desired):
+            return None
+        stored = client.get(mkey, revision=revision)
+        if stored is None or stored[0] != expected:
+            return None
+        newer, _rev = client.count(prefix, min_mod_revision=stored[1] + 1, revision=revision)
+    except EtcdError as exc:
+        if getattr(exc, 'grpc_code', None) == 'OUT_OF_RANGE':  # compacted between the reads
+            return None
+        raise
+    return revision if newer == 0 else None
 
 
 class _Progress:
@@ -213,10 +259,17 @@ def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, al
                 'all %d route(s) in etcd; set allow_empty to allow it' % (instance_id, len(plan.deletes)),
                 would_delete=len(plan.deletes))
         new_manifest = manifest(routes_after(desired, current, plan))
-        manifest_op = _manifest_op(mkey, canonical_json(new_manifest), stored)
-        ops = _ops_for(plan, manifest_op)
+        manifest_op = _manifest_op(mkey, canonical_json(new_manifest), stored, touch=plan.changed)
+        ops = _ops_for(plan, manifest_op, current)
         _check_keys(ops, prefix, mkey)
         return revision, current, stored, plan, new_manifest, manifest_op, ops
+
+    # Nothing changed since the last sync wrote the manifest: done in three small reads.
+    revision = _unchanged_since_manifest(client, prefix, mkey, desired)
+    if revision is not None:
+        counts = {'created': [], 'updated': [], 'deleted': [], 'unchanged': len(desired)}
+        return _result(instance_id, counts, False, revision, manifest(desired), check_mode, False,
+                       {'before': {}, 'after': {}} if diff else None)
 
     # A first look without the lock: a sync with nothing to do (the common case) then
     # writes nothing at all, not even the lock key, and leaves the revision as it was.
@@ -291,7 +344,7 @@ def routes_after(desired, current, plan):
 def _diff(plan, current, desired, mkey, manifest_changed, stored_manifest, new_manifest):
     """render_diff() of the routes, plus the manifest under its key when it changes."""
     out = render_diff(plan, current, desired)
-    if manifest_changed:
+    if manifest_changed and (stored_manifest is None or stored_manifest[0] != canonical_json(new_manifest)):
         if stored_manifest is not None:
             out['before'][mkey] = _decode_manifest(stored_manifest) or stored_manifest[0].decode('utf-8', 'replace')
         out['after'][mkey] = new_manifest
@@ -331,6 +384,11 @@ def inspect(client, instance_id, key_prefix='/apig/router', desired=None, prune=
     """
     prefix = routes_prefix(key_prefix, instance_id)
     mkey = manifest_key(key_prefix, instance_id)
+    if desired is not None and not records:
+        revision = _unchanged_since_manifest(client, prefix, mkey, desired)
+        if revision is not None:
+            return {'count': len(desired), 'manifest': manifest(desired), 'revision': revision,
+                    'drift': {'create': [], 'update': [], 'delete': []}, 'in_sync': True, 'manifest_in_sync': True}
     revision, current = client.read_prefix(prefix, page_size)
     stored = client.get(mkey)
     result = {'count': len(current), 'manifest': _decode_manifest(stored), 'revision': revision}

@@ -27,7 +27,7 @@ def run_all(targets, work, concurrency):
         try:
             result = work(target)
         except ApigwRouterError as exc:
-            result = dict(exc.details, changed=False, failed=True, msg=exc.msg)
+            result = dict(exc.details, failed=True, msg=exc.msg)  # changed: what committed before it
         except Exception as exc:  # pylint: disable=broad-except
             # Isolation is the point of the fleet form: report, do not crash the batch. Only
             # the type: a library's exception text may quote a request header, i.e. a credential.

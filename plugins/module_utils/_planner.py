@@ -37,10 +37,6 @@ class Plan(namedtuple("Plan", ["creates", "updates", "deletes", "unchanged"])):
     def changed(self):
         return bool(self.creates or self.updates or self.deletes)
 
-    @property
-    def ops_count(self):
-        return len(self.creates) + len(self.updates) + len(self.deletes)
-
 
 def _check_under(prefix, keys, what):
     outside = sorted(k for k in keys if not k.startswith(prefix))

@@ -21,6 +21,7 @@ import sys
 import textwrap
 import threading
 import time
+import urllib.request
 
 import grpc
 import pytest
@@ -33,6 +34,7 @@ from ansible_collections.apigw.router.plugins.module_utils._errors import (
     MissingLibraryError,
     ValidationError,
 )
+from ansible_collections.apigw.router.plugins.module_utils import _etcd_client as etcd_client_module
 from ansible_collections.apigw.router.plugins.module_utils._etcd_client import EtcdClient
 from ansible_collections.apigw.router.plugins.module_utils._etcd_sync import inspect, lock_key, sync
 from ansible_collections.apigw.router.plugins.module_utils._routes import (
@@ -376,8 +378,8 @@ class LosesFirstTxnReply(EtcdClient):
         self.lose -= 1
         first = [True]
 
-        def applied_then_lost(ep, timeout, metadata):
-            resp = fn(ep, timeout, metadata)
+        def applied_then_lost(client):
+            resp = fn(client)
             if first[0]:
                 first[0] = False
                 raise _Unavailable()
@@ -545,7 +547,7 @@ def test_auth_with_range_limited_user(tmp_path):
         assert instance_dump(server, 'auth') == expected_state('auth', desired)
         assert sync(c, 'auth', desired, key_prefix=PREFIX)['changed'] is False
         assert inspect(c, 'auth', PREFIX)['count'] == 5
-        assert c.current_revision() == server.revision()
+        assert c.count(PREFIX + "/auth/apis/")[1] == server.revision()  # a read as the limited user
         # Outside the user's range: permission denied, named.
         with pytest.raises(EtcdError) as err:
             sync(c, 'auth', desired_routes([api(1)], '/elsewhere', 'auth'), key_prefix='/elsewhere')
@@ -585,7 +587,7 @@ def test_paged_read_of_20000_routes(etcd, client):
     noop = time.monotonic() - start
     assert again['changed'] is False and again['unchanged'] == 20500
     assert instance_dump(etcd, 'large') == expected_state('large', desired)
-    # A page size larger than the whole prefix still works: too-large pages are halved.
+    # A page size larger than the whole prefix works (a page too large for gRPC would be halved).
     rev, everything = client.read_prefix(routes_prefix(PREFIX, 'large'), page_size=100000)
     assert len(everything) == 20500
     print('20500 routes: first sync %.2fs, no-op sync %.2fs' % (first, noop))
@@ -598,8 +600,8 @@ def test_paged_read_is_one_snapshot(etcd, client):
     pages = []
 
     class Meddling(EtcdClient):
-        def _range(self, what, request):
-            resp = EtcdClient._range(self, what, request)
+        def _range(self, what, key, end, **fields):
+            resp = EtcdClient._range(self, what, key, end, **fields)
             pages.append(len(resp.kvs))
             if len(pages) == 1:  # between the first and the second page
                 etcd.put(prefix + 'k0250', 'changed')
@@ -680,3 +682,186 @@ def test_etcd3_library_in_subprocess(etcd, tmp_path):
     key = sorted(changed)[0]
     changed[key] = changed[key].replace(b'"GET"', b'"POST"')
     assert instance_dump(etcd, 'lib3') == expected_state('lib3', changed)
+
+
+# -- no-op in O(1) reads: the manifest and two counts ------------------------------------------
+
+class CountsReads(EtcdClient):
+    """Counts full reads of a prefix (the values), the only expensive read of a sync."""
+    full_reads = 0
+
+    def read_prefix(self, prefix, page_size=1000):
+        self.full_reads += 1
+        return EtcdClient.read_prefix(self, prefix, page_size)
+
+
+def _synced(etcd, instance, ids=range(1, 41)):
+    c = CountsReads(etcd.endpoints, library='pyetcd', timeout=5)
+    desired = routes(instance, ids)
+    sync(c, instance, desired, key_prefix=PREFIX)
+    assert instance_dump(etcd, instance) == expected_state(instance, desired)
+    c.full_reads = 0
+    return c, desired
+
+
+def test_noop_reads_no_value(etcd):
+    c, desired = _synced(etcd, 'fast')
+    rev = etcd.revision()
+    result = sync(c, 'fast', desired, key_prefix=PREFIX, diff=True)
+    assert result['changed'] is False and result['unchanged'] == 40 and result['revision'] == rev
+    assert result['diff'] == {'before': {}, 'after': {}} and result['manifest'] == manifest(desired)
+    assert sync(c, 'fast', desired, key_prefix=PREFIX, check_mode=True)['changed'] is False
+    info = inspect(c, 'fast', PREFIX, desired=desired)
+    assert info['in_sync'] is True and info['count'] == 40 and info['revision'] == rev
+    assert c.full_reads == 0 and etcd.revision() == rev
+    # records: true needs the values.
+    assert len(inspect(c, 'fast', PREFIX, desired=desired, records=True)['routes']) == 40 and c.full_reads == 1
+    c.close()
+
+
+@pytest.mark.parametrize('change', ['edit', 'delete', 'stray', 'delete-and-stray', 'recreate-same',
+                                    'manifest-edited', 'manifest-deleted'])
+def test_any_change_since_the_manifest_is_found_and_healed(etcd, change):
+    instance = 'heal-%s' % change
+    c, desired = _synced(etcd, instance)
+    key = routes_prefix(PREFIX, instance) + 'api00007'
+    mkey = manifest_key(PREFIX, instance)
+    if change == 'edit':
+        etcd.put(key, '{"tampered":true}')
+    elif change == 'delete':
+        etcd.delete(key)
+    elif change == 'stray':
+        etcd.put(routes_prefix(PREFIX, instance) + 'zz-stray', 'x')
+    elif change == 'delete-and-stray':  # the count stays the same
+        etcd.delete(key)
+        etcd.put(routes_prefix(PREFIX, instance) + 'zz-stray', 'x')
+    elif change == 'recreate-same':  # same bytes again: a newer mod_revision, nothing to write
+        etcd.delete(key)
+        etcd.put(key, desired[key].decode('utf-8'))
+    elif change == 'manifest-edited':
+        etcd.put(mkey, etcd.dump(mkey)[mkey].decode('utf-8').replace('"count":40', '"count":41'))
+    else:
+        etcd.delete(mkey)
+    info = inspect(c, instance, PREFIX, desired=desired)
+    assert info['in_sync'] is (change == 'recreate-same'), info
+    result = sync(c, instance, desired, key_prefix=PREFIX)
+    # The info module and the sync compared values (a sync that writes reads again under its lock).
+    assert c.full_reads == (2 if change == 'recreate-same' else 3)
+    assert result['changed'] is (change != 'recreate-same'), result
+    assert instance_dump(etcd, instance) == expected_state(instance, desired)  # healed, out of band
+    c.full_reads = 0
+    assert sync(c, instance, desired, key_prefix=PREFIX)['changed'] is False
+    # A sync that wrote re-arms the fast path; one that found nothing to write leaves it off
+    # (a no-op writes nothing, not even the manifest) until the next change.
+    assert c.full_reads == (1 if change == 'recreate-same' else 0)
+    c.close()
+
+
+def test_noop_with_prune_false_and_kept_routes(etcd):
+    c, _desired = _synced(etcd, 'keep', range(1, 11))
+    smaller = routes('keep', range(1, 6), tag='v2')
+    result = sync(c, 'keep', smaller, key_prefix=PREFIX, prune=False)  # keeps 6..10, manifest of all 10
+    assert result['changed'] is True and result['manifest']['count'] == 10
+    c.full_reads = 0
+    again = sync(c, 'keep', smaller, key_prefix=PREFIX, prune=False)
+    assert again['changed'] is False and c.full_reads == 1  # the manifest is not the source's: values compared
+    assert len([k for k in instance_dump(etcd, 'keep') if '/apis/' in k]) == 10
+    c.close()
+
+
+# -- a busy etcd: compaction while reading --------------------------------------------------
+
+def _compact(cluster, revision=None):
+    """Compact to ``revision`` (default: the current one) out of band, through etcd's JSON gateway."""
+    body = json.dumps({'revision': revision or cluster.revision()}).encode('utf-8')
+    request = urllib.request.Request(cluster.endpoints[0] + '/v3/kv/compaction', data=body, method='POST')
+    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=5) as answer:
+        answer.read()
+
+
+class CompactsMidRead(EtcdClient):
+    """Compacts (out of band) right after the first page of the first ``times`` reads at a revision."""
+
+    def __init__(self, cluster, times, *args, **kwargs):
+        EtcdClient.__init__(self, cluster.endpoints, *args, **kwargs)
+        self.cluster, self.times, self.compacted = cluster, times, 0
+
+    def _range(self, what, key, end, **fields):
+        resp = EtcdClient._range(self, what, key, end, **fields)
+        if fields.get('limit') and not fields.get('revision') and self.compacted < self.times and resp.more:
+            self.cluster.put('/busy/other', str(self.compacted))
+            _compact(self.cluster)
+            self.compacted += 1
+        return resp
+
+
+def test_read_restarts_when_etcd_compacts_mid_read(etcd, monkeypatch):
+    desired = routes('compact', range(1, 201))
+    c = CompactsMidRead(etcd, 3, library='pyetcd')
+    assert sync(c, 'compact', desired, key_prefix=PREFIX, page_size=50)['created'] == ids_of(desired)
+    changed = routes('compact', range(1, 201), tag='v2')
+    c.compacted = 0
+    result = sync(c, 'compact', changed, key_prefix=PREFIX, page_size=50)
+    assert c.compacted == 2 and len(result['updated']) == 200  # both reads of the sync restarted once
+    assert instance_dump(etcd, 'compact') == expected_state('compact', changed)
+    # Compacting under every read: bounded, and the message says what happened. (Each restart
+    # reads pages four times larger, so with 200 keys the bound is lowered to be reached.)
+    monkeypatch.setattr(etcd_client_module, 'MAX_READ_RESTARTS', 2)
+    c.times, c.compacted = 100, 0
+    with pytest.raises(EtcdError) as err:
+        c.read_prefix(routes_prefix(PREFIX, 'compact'), page_size=1)
+    assert c.compacted == 3 and 'compacted the revision being read 3 times' in err.value.msg
+    c.close()
+
+
+def test_sync_of_30000_routes_while_another_client_writes_and_compacts(tmp_path):
+    with etcd_single(tmp_path) as server:
+        c = EtcdClient(server.endpoints, library='pyetcd', timeout=10)
+        desired = routes('busy', range(30000))
+        assert len(sync(c, 'busy', desired, key_prefix=PREFIX)['created']) == 30000
+        stop, counts = threading.Event(), {'writes': 0, 'compactions': 0}
+
+        def busy():  # another client: writes other keys, compacts to the latest revision every 5 writes
+            while not stop.is_set():
+                server.put('/busy/key', str(counts['writes']))
+                counts['writes'] += 1
+                if counts['writes'] % 5 == 0:
+                    _compact(server)
+                    counts['compactions'] += 1
+        thread = threading.Thread(target=busy, daemon=True)
+        thread.start()
+        try:
+            changed = routes('busy', range(30000), tag='v2')
+            info = inspect(c, 'busy', PREFIX, desired=changed)
+            result = sync(c, 'busy', changed, key_prefix=PREFIX)
+        finally:
+            stop.set()
+            thread.join(10)
+        assert len(info['drift']['update']) == 30000 and len(result['updated']) == 30000
+        assert counts['compactions'] >= 2, counts
+        assert instance_dump(server, 'busy') == expected_state('busy', changed)
+        c.close()
+
+
+# -- an auth token that expires during a sync ---------------------------------------------------
+
+class CountsClients(EtcdClient):
+    built = 0
+
+    def _build(self, idx, user):
+        self.built += 1
+        return EtcdClient._build(self, idx, user)
+
+
+def test_expired_auth_token_is_renewed(tmp_path):
+    with etcd_single(tmp_path, auth=True, extra_args=['--auth-token', 'simple', '--auth-token-ttl', '1']) as server:
+        c = CountsClients(library='pyetcd', **server.client_kwargs())
+        desired = routes('token', range(1, 301))
+        assert len(sync(c, 'token', desired, key_prefix=PREFIX, max_txn_ops=16)['created']) == 300
+        assert c.built == 1
+        time.sleep(2.5)  # an idle simple token lives --auth-token-ttl seconds
+        changed = routes('token', range(1, 301), tag='v2')
+        assert len(sync(c, 'token', changed, key_prefix=PREFIX)['updated']) == 300
+        assert c.built == 2  # the expired token was answered by a new, authenticated client
+        assert instance_dump(server, 'token') == expected_state('token', changed)
+        c.close()

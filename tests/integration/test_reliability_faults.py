@@ -444,6 +444,69 @@ def test_all_etcd_endpoints_down_fail_in_bounded_time(ansible):
           'fleet of 2 %.1fs' % ((timeout,) + tuple(took)))
 
 
+# -- a full etcd, an expiring auth token ------------------------------------------------------
+
+QUOTA = 8 * 1024 * 1024
+
+
+def _route_ids(cluster, instance):
+    return sorted(k.rsplit('/', 1)[1] for k in cluster.dump('%s/%s/apis/' % (PREFIX, instance)))
+
+
+def test_database_full_mid_sync_reports_what_committed(ansible, tmp_path):
+    """etcd runs out of space (--quota-backend-bytes 8 MiB) in the middle of a sync of 30,000
+    routes: the task fails with the cause first, and the part that committed makes it changed."""
+    src = write_src(tmp_path / 'apis-30k.json', range(30000))
+    outcomes = {}
+    for form in ('single', 'fleet'):
+        with etcd_single(new_dir(tmp_path / form), extra_args=['--quota-backend-bytes', str(QUOTA)]) as cluster:
+            if form == 'single':
+                task = sync_task('sync', 'full', src=src, etcd_endpoints=cluster.endpoints)
+            else:
+                task = {'name': 'sync', REFRESH: dict(mode='etcd', src=src, etcd_endpoints=cluster.endpoints,
+                                                      concurrency=1, instances=[{'instance_id': 'full'},
+                                                                                {'instance_id': 'full-2'}])}
+            run = ansible.run_tasks([dict(task, ignore_errors=True)], name='quota-%s' % form)
+            result = run.task('sync')
+            written = _route_ids(cluster, 'full')
+            outcomes[form] = (result, written, _route_ids(cluster, 'full-2'))
+    for form, (result, written, second) in outcomes.items():
+        assert result.failed and result.changed, (form, result.result)
+        item = result.result if form == 'single' else result['results'][0]
+        assert_clean(result)
+        assert 0 < len(written) < 30000 and item['created'] == written, (form, len(written), len(item['created']))
+        assert item['changed'] is True and (item.get('failed') is True or form == 'single')  # single: result.failed
+        msg = item['msg']
+        assert msg.startswith('etcd at ') and 'database space exceeded' in msg, msg
+        assert msg.index('database space exceeded') < msg.index('/apis/api'), msg  # the cause before the keys
+        if form == 'fleet':
+            assert result['summary']['failed'] == 2 and second == [] and result['results'][1]['changed'] is False
+            assert 'database space exceeded' in result['msg']
+        print('quota %d MiB, %s form: %d of 30000 routes committed, reported changed'
+              % (QUOTA // 2 ** 20, form, len(written)))
+
+
+def test_sync_outlives_the_auth_token(ansible, tmp_path):
+    """Simple auth tokens that expire after 1 s idle (--auth-token-ttl 1): a sync of 20,000
+    routes as the range-limited user succeeds, and so does its re-run after the token lapsed."""
+    with etcd_single(tmp_path, auth=True, extra_args=['--auth-token', 'simple', '--auth-token-ttl', '1']) as cluster:
+        src = write_src(tmp_path / 'apis-20k.json', range(20000))
+        changed = write_src(tmp_path / 'apis-20k-b.json', range(20000), tag='b')
+        kwargs = cluster.client_kwargs()
+        base = dict(etcd_endpoints=cluster.endpoints, etcd_user=kwargs['user'], etcd_password=kwargs['password'])
+        run = ansible.run_tasks([
+            sync_task('sync', 'token', src=src, **base),
+            {'name': 'idle', 'ansible.builtin.pause': {'seconds': 2}},
+            sync_task('again', 'token', src=changed, **base),
+        ], name='token-ttl')
+        first, again = run.task('sync'), run.task('again')
+        assert not first.failed and len(first['created']) == 20000, first.get('msg')
+        assert not again.failed and len(again['updated']) == 20000, again.get('msg')
+        assert cluster.dump('%s/token/' % PREFIX) == expected_state('token', range(20000), tag='b')
+        assert ansible.find_in_captures(kwargs['password']) == []
+        print('auth token ttl 1s: 20000 routes synced in %.1fs' % run.duration)
+
+
 # -- races ----------------------------------------------------------------------------------
 
 def _hold_lock(etcd, instance, ttl=60):

@@ -50,8 +50,11 @@ class FakeEtcd(object):
     def read_prefix(self, prefix, page_size=1000):
         return self.revision, dict((k, v) for k, v in self.kv.items() if k.startswith(prefix))
 
-    def get(self, key):
+    def get(self, key, revision=0):
         return self.kv.get(key)
+
+    def count(self, prefix, min_mod_revision=0, revision=0):
+        return len([k for k, v in self.kv.items() if k.startswith(prefix) and v[1] >= min_mod_revision]), self.revision
 
     @contextlib.contextmanager
     def lock(self, key, ttl=15, timeout=30):
@@ -67,7 +70,7 @@ class FakeEtcd(object):
             current = self.kv.get(op[1])
             if op[0] == 'create' and current is not None:
                 failed.append(op[1])
-            elif op[0] != 'create' and (current is None or current[1] != op[-1]):
+            elif op[0] != 'create' and (current is None or current[1] != op[2 if op[0] == 'delete' else 3]):
                 failed.append(op[1])
         if failed:
             raise ConflictError('conflict', failed)
