@@ -55,7 +55,3 @@ def selected_method(params):
     if params.get("iam_endpoint") and method is PasswordAuth:
         check_http_url("iam_endpoint", params["iam_endpoint"])
     return method
-
-
-def build_auth(params, transport):
-    return selected_method(params).from_params(params, transport)

@@ -7,47 +7,137 @@
 """From module options to a result dict: target resolution, validation, single or fleet.
 
 Everything is validated before the first request or write, for every instance of a
-fleet, so that bad input never leaves a half-done job behind.
+fleet, so that bad input never leaves a half-done job behind. The order is always:
+options and targets, the source (a fixed one is built into records here, once), the
+connections (HTTP session, etcd clients), then the per-instance work.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import sys
+import traceback
+
+from ansible.module_utils.basic import missing_required_lib
+
 from ansible_collections.apigw.router.plugins.module_utils._api_refresh import refresh_instance
 from ansible_collections.apigw.router.plugins.module_utils._auth import selected_method
 from ansible_collections.apigw.router.plugins.module_utils._errors import (
-    ApigwRouterError, MissingLibraryError, ValidationError)
+    ApigwRouterError, EtcdError, MissingLibraryError, ValidationError)
+from ansible_collections.apigw.router.plugins.module_utils._etcd_client import EtcdClient
+from ansible_collections.apigw.router.plugins.module_utils._etcd_sync import inspect, sync
 from ansible_collections.apigw.router.plugins.module_utils._fleet import (
     MAX_CONCURRENCY, fleet_message, run_all, summarize)
 from ansible_collections.apigw.router.plugins.module_utils._http_client import (
     ClientPool, HttpTransport, base_url)
 from ansible_collections.apigw.router.plugins.module_utils._retry import RetryPolicy
 from ansible_collections.apigw.router.plugins.module_utils._router_api import RouterApi
+from ansible_collections.apigw.router.plugins.module_utils._routes import routes_prefix
+from ansible_collections.apigw.router.plugins.module_utils._source import ManagementApiSource, fixed_source
 from ansible_collections.apigw.router.plugins.module_utils._validation import (
     check_identifier, check_key_prefix, check_resources)
 
 
 # ---------------------------------------------------------------------------- entry point
 
+def unexpected_failure(exc_info=None):
+    """msg and exception (the traceback) for an exception the collection did not expect.
+
+    The traceback keeps its frames and the exception's type but not its text: a library's
+    exception text may quote a request header, i.e. a credential that is not an option
+    (an IAM token obtained with a password), so no scrubbing of option values would catch it.
+    """
+    exc_type, exc, tb = exc_info or sys.exc_info()
+    frames = traceback.extract_tb(tb)
+    where = ""
+    if frames:
+        last = frames[-1]
+        where = " at %s line %d (%s)" % (last.filename.rsplit("/", 1)[-1], last.lineno, last.name)
+    text = "Traceback (most recent call last):\n%s%s (message withheld: it may quote a credential)\n" % (
+        "".join(traceback.format_list(frames)), exc_type.__name__)
+    return dict(msg="unexpected %s%s: a bug in apigw.router or a library it uses; please report it with "
+                    "the exception text of this result" % (exc_type.__name__, where),
+                exception=text)
+
+
 def execute(module, runner):
-    """Run ``runner(params, check_mode, diff)`` and exit the module: the one place where the
-    collection's exceptions become failures."""
+    """Run ``runner(params, check_mode, diff)`` and exit the module: the one place where
+    exceptions become failures."""
     try:
         result = runner(module.params, module.check_mode, module._diff)
     except MissingLibraryError as exc:
-        from ansible.module_utils.basic import missing_required_lib
         module.fail_json(msg=missing_required_lib(exc.library, reason=exc.reason), exception=exc.exception_text)
     except ApigwRouterError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
+    except Exception:  # pylint: disable=broad-except
+        module.fail_json(changed=False, **unexpected_failure())
     if result.get("failed"):
         module.fail_json(**result)
     module.exit_json(**result)
 
 
+def _guarded(work):
+    """``work`` whose unexpected exceptions become that instance's failed result, traceback kept."""
+    def run(target):
+        try:
+            return work(target)
+        except ApigwRouterError:
+            raise  # the fleet runner reports it with its details
+        except Exception:  # pylint: disable=broad-except
+            return dict(changed=False, failed=True, **unexpected_failure())
+    return run
+
+
 # ------------------------------------------------------------------------------ targets
 
-def resolve_targets(params, needs_project):
-    """(fleet, targets): one dict per instance with its project and base URL, validated."""
+# Options an ``instances`` item may give for itself; what it leaves out comes from the
+# module's option of the same name.
+APIG_ITEM_OPTIONS = ("project_id", "endpoint", "region")
+ETCD_OPTIONS = ("etcd_endpoints", "etcd_ca_cert", "etcd_client_cert", "etcd_client_key", "etcd_user",
+                "etcd_password", "key_prefix")
+
+
+def _item_value(item, params, option):
+    value = item.get(option)
+    return params.get(option) if value is None else value
+
+
+def _named(where, option, check, *args):
+    """``check(*args)``, its ValidationError naming ``instances[i].<option>`` in the fleet form."""
+    try:
+        return check(*args)
+    except ValidationError as exc:
+        if not where:
+            raise
+        raise ValidationError("%s%s: %s" % (where, option, exc.msg), **exc.details)
+
+
+def _apig_target(target, where):
+    """Adds ``base_url`` to ``target``, validated."""
+    if not target["project_id"]:
+        raise ValidationError("%sproject_id is required to call the APIG management API "
+                              "(or set HUAWEICLOUD_SDK_PROJECT_ID)" % where)
+    check_identifier(where + "project_id", target["project_id"])
+    target["base_url"] = _named(where, "endpoint", base_url, target["endpoint"], target["region"])
+
+
+def _etcd_target(target, where, params):
+    """Adds ``key_prefix``, ``routes_prefix`` and ``etcd`` (the connection options) to ``target``."""
+    etcd = dict((option, params.get(option)) for option in ETCD_OPTIONS)
+    if not etcd["etcd_endpoints"]:
+        raise ValidationError("%setcd_endpoints must list at least one endpoint" % where)
+    target["key_prefix"] = _named(where, "key_prefix", check_key_prefix, etcd.pop("key_prefix"))
+    target["routes_prefix"] = routes_prefix(target["key_prefix"], target["instance_id"])
+    target["etcd"] = etcd
+
+
+def resolve_targets(params, needs_project, etcd=False):
+    """(fleet, targets): one dict per instance, validated, nothing sent.
+
+    Each target has ``instance_id`` and the APIG options (``project_id``, ``endpoint``,
+    ``region``: the item's, else the module's). With ``needs_project`` also ``base_url``;
+    with ``etcd`` also ``key_prefix``, ``routes_prefix`` and ``etcd`` (connection options).
+    """
     fleet = params.get("instances") is not None
     items = params["instances"] if fleet else [{"instance_id": params.get("instance_id")}]
     if fleet and not items:
@@ -63,16 +153,13 @@ def resolve_targets(params, needs_project):
             raise ValidationError("instances[%d] and instances[%d] are both instance %s: list each instance once"
                                   % (seen[instance_id], index, instance_id))
         seen[instance_id] = index
-        target = dict(instance_id=instance_id,
-                      project_id=item.get("project_id") or params.get("project_id"),
-                      endpoint=item.get("endpoint") or params.get("endpoint"),
-                      region=item.get("region") or params.get("region"))
+        target = dict(instance_id=instance_id)
+        for option in APIG_ITEM_OPTIONS:
+            target[option] = _item_value(item, params, option) or None
         if needs_project:
-            if not target["project_id"]:
-                raise ValidationError("%sproject_id is required to call the APIG management API "
-                                      "(or set HUAWEICLOUD_SDK_PROJECT_ID)" % where)
-            check_identifier(where + "project_id", target["project_id"])
-            target["base_url"] = base_url(target["endpoint"], target["region"])
+            _apig_target(target, where)
+        if etcd:
+            _etcd_target(target, where, params)
         targets.append(target)
     return fleet, targets
 
@@ -97,16 +184,23 @@ def _management_api(params, pool_size):
     return ClientPool(transport, method.from_params(params, transport))
 
 
-def _shape(fleet, results, verb):
+def _shape(fleet, results, message):
+    """The single result, or the fleet's: ``results``, ``summary`` and ``message(results, summary)``."""
     if not fleet:
         return results[0]
     summary = summarize(results)
     shaped = dict(changed=any(r.get("changed") for r in results), failed=summary["failed"] > 0,
-                  msg=fleet_message(results, summary, verb), results=results, summary=summary)
+                  msg=message(results, summary), results=results, summary=summary)
     diffs = [r["diff"] for r in results if r.get("diff")]
     if diffs:
         shaped["diff"] = diffs
     return shaped
+
+
+def _written(verb):
+    def message(results, summary):
+        return fleet_message(results, summary, verb)
+    return message
 
 
 # ----------------------------------------------------------------------------- mode: api
@@ -127,88 +221,88 @@ def run_api_refresh(params, check_mode=False, diff=False):
                                 wait_timeout=params["wait_timeout"], wait_sleep=params["wait_sleep"],
                                 check_mode=check_mode)
 
-    return _shape(fleet, run_all(targets, work, params["concurrency"]), "refreshed")
+    return _shape(fleet, run_all(targets, _guarded(work), params["concurrency"]), _written("refreshed"))
 
 
 # ---------------------------------------------------------------------------- mode: etcd
 
-def _etcd_settings(params):
-    key_prefix = check_key_prefix(params["key_prefix"])
+def _etcd_targets(params, source_from_api):
+    """(fleet, targets) for an etcd-mode run, with the etcd options validated."""
     _check_range(params, "etcd_timeout", 0.001)
-    if not params.get("etcd_endpoints"):
-        raise ValidationError("etcd_endpoints must list at least one endpoint")
-    return key_prefix
+    return resolve_targets(params, needs_project=source_from_api, etcd=True)
 
 
-def _etcd_client(params):
-    from ansible_collections.apigw.router.plugins.module_utils._etcd_client import EtcdClient
-    return EtcdClient(params["etcd_endpoints"], ca_cert=params.get("etcd_ca_cert"),
-                      client_cert=params.get("etcd_client_cert"), client_key=params.get("etcd_client_key"),
-                      user=params.get("etcd_user"), password=params.get("etcd_password"),
-                      timeout=params["etcd_timeout"], library=params.get("etcd_library") or "auto")
+def _connection_key(etcd):
+    """One etcd client per distinct cluster and identity: endpoints, TLS files, user, password."""
+    return tuple((option, tuple(value) if isinstance(value, list) else value)
+                 for option, value in sorted(etcd.items()))
 
 
-class _Source(object):
-    """The API resources of a sync or a drift check: a fixed list (``apis`` / ``src``),
-    validated and turned into route records once for the whole fleet, or each instance's
-    own from ListApisV2."""
+class _EtcdClients(object):
+    """The etcd clients of a run, one per distinct connection, shared by the targets using it.
 
-    def __init__(self, params):
-        from ansible_collections.apigw.router.plugins.module_utils._source import apis_from_param, load_src
-        self.fixed = None
-        if params.get("apis") is not None:
-            self.fixed = apis_from_param(params["apis"])
-        elif params.get("src"):
-            self.fixed = load_src(params["src"])
-        self.pool = None
-        self._records = None  # {api id: canonical bytes} of the fixed source
+    All of them are made (certificate files read, options checked) before any instance is
+    processed, so that a bad item fails the run before anything is written.
+    """
 
-    @property
-    def from_api(self):
-        return self.fixed is None
+    def __init__(self, params, targets, fleet):
+        self._clients = {}
+        try:
+            for index, target in enumerate(targets):
+                key = _connection_key(target["etcd"])
+                if key not in self._clients:
+                    self._clients[key] = self._client(params, target["etcd"], "instances[%d]" % index if fleet
+                                                      else None)
+                target["etcd_client"] = self._clients[key]
+        except BaseException:
+            self.close()
+            raise
 
-    def connect(self, params, concurrency):
-        if self.from_api:
-            self.pool = _management_api(params, concurrency)
+    @staticmethod
+    def _client(params, etcd, where):
+        try:
+            return EtcdClient(etcd["etcd_endpoints"], ca_cert=etcd["etcd_ca_cert"],
+                              client_cert=etcd["etcd_client_cert"], client_key=etcd["etcd_client_key"],
+                              user=etcd["etcd_user"], password=etcd["etcd_password"],
+                              timeout=params["etcd_timeout"], library=params.get("etcd_library") or "auto")
+        except EtcdError as exc:
+            if where is None:
+                raise
+            raise EtcdError("%s: %s" % (where, exc.msg), **exc.details)
 
-    def desired(self, target, key_prefix):
-        from ansible_collections.apigw.router.plugins.module_utils._routes import desired_routes, routes_prefix
-        instance_id = target["instance_id"]
-        if self.fixed is None:
-            apis = list(RouterApi(self.pool.get(target["base_url"]), target["project_id"]).iter_apis(instance_id))
-            return desired_routes(apis, key_prefix, instance_id)
-        if self._records is None:
-            # Records do not depend on the instance: validate and encode them once.
-            prefix = routes_prefix(key_prefix, instance_id)
-            self._records = dict((key[len(prefix):], value)
-                                 for key, value in desired_routes(self.fixed, key_prefix, instance_id).items())
-        prefix = routes_prefix(key_prefix, instance_id)
-        return dict((prefix + api_id, value) for api_id, value in self._records.items())
+    def __len__(self):
+        return len(self._clients)
+
+    def close(self):
+        for client in self._clients.values():
+            client.close()
+
+
+def _source(params, fixed):
+    """The fixed source, else each instance's ListApisV2."""
+    if fixed is not None:
+        return fixed
+    return ManagementApiSource(_management_api(params, params["concurrency"]))
 
 
 def run_etcd_sync(params, check_mode=False, diff=False):
-    from ansible_collections.apigw.router.plugins.module_utils._etcd_sync import sync
-    key_prefix = _etcd_settings(params)
     _check_range(params, "max_txn_ops", 1, 100000)
     _check_range(params, "lock_timeout", 0)
-    source = _Source(params)
-    fleet, targets = resolve_targets(params, needs_project=source.from_api)
-    if not source.from_api:
-        # A fixed source is validated (once, for the whole fleet) before anything is written.
-        source.desired(targets[0], key_prefix)
-    source.connect(params, params["concurrency"])
-    client = _etcd_client(params)
+    fixed = fixed_source(params)
+    fleet, targets = _etcd_targets(params, source_from_api=fixed is None)
+    source = _source(params, fixed)
+    clients = _EtcdClients(params, targets, fleet)
 
     def work(target):
-        desired = source.desired(target, key_prefix)
-        return sync(client, target["instance_id"], desired, key_prefix=key_prefix, prune=params["prune"],
-                    allow_empty=params["allow_empty"], max_txn_ops=params["max_txn_ops"],
-                    lock_timeout=params["lock_timeout"], check_mode=check_mode, diff=diff)
+        return sync(target["etcd_client"], target["instance_id"], source.routes(target),
+                    key_prefix=target["key_prefix"], prune=params["prune"], allow_empty=params["allow_empty"],
+                    max_txn_ops=params["max_txn_ops"], lock_timeout=params["lock_timeout"],
+                    check_mode=check_mode, diff=diff)
 
     try:
-        return _shape(fleet, run_all(targets, work, params["concurrency"]), "changed")
+        return _shape(fleet, run_all(targets, _guarded(work), params["concurrency"]), _written("changed"))
     finally:
-        client.close()
+        clients.close()
 
 
 def run_refresh(params, check_mode=False, diff=False):
@@ -219,41 +313,53 @@ def run_refresh(params, check_mode=False, diff=False):
 
 # ------------------------------------------------------------------------- info (read-only)
 
+def _info_message(compare):
+    """The info module's fleet message: what was read, and with ``compare`` what drifts."""
+    def message(results, summary):
+        read = [r for r in results if "count" in r]  # a drift failure was read all the same
+        text = "%d instance(s) read: %d route(s)" % (len(read), sum(r.get("count", 0) for r in read))
+        if compare:
+            drifting = [r for r in read if not r.get("in_sync", True)]
+            text += ", %d in sync, %d drifting" % (len(read) - len(drifting), len(drifting))
+        text += ", %d failed" % summary["failed"]
+        # The failed instances are named as in the refresh module's message.
+        failures = fleet_message(results, summary, "read").partition("; failed: ")[2]
+        if failures:
+            text += "; failed: " + failures
+        return text
+    return message
+
+
+def _drift_message(instance_id, drift):
+    return ("drift on instance %s: a sync would create %d, update %d and delete %d route(s)"
+            % (instance_id, len(drift["create"]), len(drift["update"]), len(drift["delete"])))
+
+
 def run_info(params, check_mode=False, diff=False):
-    from ansible_collections.apigw.router.plugins.module_utils._etcd_sync import inspect
-    key_prefix = _etcd_settings(params)
     compare = params.get("compare")
     if params.get("fail_on_drift") and not compare:
         raise ValidationError("fail_on_drift needs compare: true")
-    source = _Source(params) if compare else None
-    fleet, targets = resolve_targets(params, needs_project=bool(source and source.from_api))
-    if source is not None:
-        if not source.from_api:
-            source.desired(targets[0], key_prefix)  # validate before any instance is read
-        source.connect(params, params["concurrency"])
-    client = _etcd_client(params)
+    fixed = fixed_source(params) if compare else None
+    fleet, targets = _etcd_targets(params, source_from_api=bool(compare and fixed is None))
+    source = _source(params, fixed) if compare else None
+    clients = _EtcdClients(params, targets, fleet)
 
     def work(target):
         desired = None
         if source is not None:
-            desired = source.desired(target, key_prefix)
-        result = inspect(client, target["instance_id"], key_prefix, desired=desired,
+            desired = source.routes(target)
+        result = inspect(target["etcd_client"], target["instance_id"], target["key_prefix"], desired=desired,
                          prune=params.get("prune", True), records=params["records"])
         result["changed"] = False
         if params.get("fail_on_drift") and not result.get("in_sync", True):
-            drift = result["drift"]
             result["failed"] = True
-            result["msg"] = ("drift on instance %s: a sync would create %d, update %d and delete %d route(s)"
-                             % (target["instance_id"], len(drift["create"]), len(drift["update"]),
-                                len(drift["delete"])))
+            result["msg"] = _drift_message(target["instance_id"], result["drift"])
         result.setdefault("msg", "instance %s: %d route(s)%s" % (
             target["instance_id"], result.get("count", 0),
             "" if desired is None else (", in sync" if result.get("in_sync") else ", drift")))
         return result
 
     try:
-        shaped = _shape(fleet, run_all(targets, work, params["concurrency"]), "changed")
+        return _shape(fleet, run_all(targets, _guarded(work), params["concurrency"]), _info_message(compare))
     finally:
-        client.close()
-    shaped["changed"] = False
-    return shaped
+        clients.close()

@@ -6,8 +6,12 @@
 
 """Where the API resources of etcd mode come from: ``apis``, a ``src`` file, or ListApisV2.
 
-Only the shape is checked here (a list of dicts); the fields are checked by
-``_routes.desired_routes``, which names items by the same indexes.
+A fixed source (``apis`` or ``src``) is the same for every instance: it is read, validated
+and turned into route records once (``FixedSource``), before anything is sent, and an
+instance's routes are its key prefix plus each API id. Without one, each instance's own
+APIs are read from ListApisV2 (``ManagementApiSource``). Only the shape of a file is
+checked here (a list of dicts); the fields are checked by ``_routes.build_records``,
+which names items by the same indexes.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,30 +26,18 @@ from ansible_collections.apigw.router.plugins.module_utils._errors import (
     MissingLibraryError,
     ValidationError,
 )
+from ansible_collections.apigw.router.plugins.module_utils._validation import check_dicts, check_list, describe
+from ansible_collections.apigw.router.plugins.module_utils._router_api import RouterApi
+from ansible_collections.apigw.router.plugins.module_utils._routes import build_records
 
 MAX_SRC_BYTES = 256 * 1024 * 1024
 JSON_SUFFIXES = (".json",)
 YAML_SUFFIXES = (".yml", ".yaml")
 
 
-def _type_name(value):
-    return "null" if value is None else type(value).__name__
-
-
-def _check_items(items, where):
-    """items as a list, or ValidationError naming the first item that is not a dict."""
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise ValidationError("%s[%d] must be a dict (an API resource), got %s"
-                                  % (where, index, _type_name(item)), index=index)
-    return list(items)
-
-
 def apis_from_param(value):
     """The ``apis`` option checked to be a list of dicts."""
-    if not isinstance(value, (list, tuple)):
-        raise ValidationError("apis must be a list of API resources, got %s" % _type_name(value))
-    return _check_items(value, "apis")
+    return check_dicts(check_list("apis must be a list of API resources", value), "apis")
 
 
 def _read(path):
@@ -149,25 +141,23 @@ def _parse(path, text):
 
 def _items_of(path, doc):
     if isinstance(doc, list):
-        return _check_items(doc, "src %s: apis" % path)
+        return check_dicts(doc, "src %s: apis" % path)
     if isinstance(doc, dict) and "apis" in doc:
-        apis = doc["apis"]
-        if not isinstance(apis, list):
-            raise ValidationError("src %s: 'apis' must be a list, got %s" % (path, _type_name(apis)))
+        apis = check_list("src %s: 'apis' must be a list" % path, doc["apis"])
         total = doc.get("total")
         if total is not None:
             if isinstance(total, bool) or not isinstance(total, int):
-                raise ValidationError("src %s: 'total' must be an integer, got %s" % (path, _type_name(total)))
+                raise ValidationError("src %s: 'total' must be an integer, got %s" % (path, describe(total)))
             # A saved first page of many would make a pruning sync delete the rest.
             if total > len(apis):
                 raise ValidationError(
                     "src %s is one ListApisV2 page of several: total is %d but it holds %d APIs; "
                     "merge all pages into one list" % (path, total, len(apis)))
-        return _check_items(apis, "src %s: apis" % path)
+        return check_dicts(apis, "src %s: apis" % path)
     if doc is None:
         raise ValidationError("src %s is empty: expected a list of API resources or a ListApisV2 page" % path)
-    raise ValidationError("src %s holds a %s: expected a list of API resources or a ListApisV2 page "
-                          "({\"total\": ..., \"apis\": [...]})" % (path, _type_name(doc)))
+    raise ValidationError("src %s holds %s: expected a list of API resources or a ListApisV2 page "
+                          "({\"total\": ..., \"apis\": [...]})" % (path, describe(doc)))
 
 
 def load_src(path):
@@ -178,26 +168,47 @@ def load_src(path):
     and column of a parse error).
     """
     if not isinstance(path, (str, os.PathLike)):
-        raise ValidationError("src must be a path, got %s" % _type_name(path))
+        raise ValidationError("src must be a path, got %s" % describe(path))
     path = os.fspath(path)
     if not path:
         raise ValidationError("src must not be empty")
     return _items_of(path, _parse(path, _read(path)))
 
 
-def load_apis(apis=None, src=None, fetch=None):
-    """The list of API resources from exactly one source.
+def keyed(prefix, records):
+    """{route key: record}: the instance's routes prefix plus each API id."""
+    return dict((prefix + api_id, record) for api_id, record in records.items())
 
-    ``apis`` (the option), else ``src`` (a file), else ``fetch()`` (a callable yielding
-    API dicts, e.g. ListApisV2 paging); both ``apis`` and ``src`` is an error, and so is
-    no source at all.
-    """
-    if apis is not None and src is not None:
-        raise ValidationError("apis and src are mutually exclusive: give one source of API resources")
-    if apis is not None:
-        return apis_from_param(apis)
-    if src is not None:
-        return load_src(src)
-    if fetch is None:
-        raise ValidationError("no source of API resources: give apis or src, or let the module read ListApisV2")
-    return _check_items(list(fetch()), "ListApisV2 apis")
+
+class FixedSource(object):
+    """``apis`` or ``src``: validated and built into route records once, for every instance."""
+
+    from_api = False
+
+    def __init__(self, apis):
+        self.records = build_records(apis)
+
+    def routes(self, target):
+        return keyed(target["routes_prefix"], self.records)
+
+
+class ManagementApiSource(object):
+    """Each instance's own APIs, read from ListApisV2 through a ClientPool."""
+
+    from_api = True
+
+    def __init__(self, pool):
+        self.pool = pool
+
+    def routes(self, target):
+        api = RouterApi(self.pool.get(target["base_url"]), target["project_id"])
+        return keyed(target["routes_prefix"], build_records(list(api.iter_apis(target["instance_id"]))))
+
+
+def fixed_source(params):
+    """The FixedSource of ``apis`` or ``src``, or None when the source is ListApisV2."""
+    if params.get("apis") is not None:
+        return FixedSource(apis_from_param(params["apis"]))
+    if params.get("src"):
+        return FixedSource(load_src(params["src"]))
+    return None

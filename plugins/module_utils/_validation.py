@@ -23,9 +23,32 @@ REQ_METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS", "ANY"
 
 
 def describe(value, limit=40):
-    """A short, printable rendering of a bad value for error messages."""
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "...(%d chars)" % len(text)
+    """A bad value as error messages show it: bounded, containers by type only (they may be
+    huge, cyclic or hold secrets)."""
+    if isinstance(value, str):
+        if len(value) > limit:
+            return "%r...(%d chars)" % (value[:limit], len(value))
+        return repr(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        text = repr(value)
+        return text if len(text) <= limit else text[:limit] + "...(%d digits)" % len(text)
+    return "a %s" % type(value).__name__
+
+
+def check_list(what, value):
+    """``value`` as a list, or ValidationError: '<what> must be a list of ..., got ...'."""
+    if not isinstance(value, (list, tuple)):
+        raise ValidationError("%s, got %s" % (what, describe(value)))
+    return list(value)
+
+
+def check_dicts(items, where, noun="an API resource"):
+    """``items`` (a list) unchanged, or ValidationError naming the first item that is not a dict."""
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ValidationError("%s[%d] must be a dict (%s), got %s" % (where, index, noun, describe(item)),
+                                  index=index)
+    return items
 
 
 def check_identifier(what, value):

@@ -237,7 +237,7 @@ def refused_cases(sim, etcd, tmp_path):
         ('src: broken YAML', REFRESH, etcd_mode(apis=None, src=src('broken.yaml', '- id: a\n  x: [1\n- id: b\n')),
          ['not valid YAML', 'line']),
         ('src: empty', REFRESH, etcd_mode(apis=None, src=src('empty.json', '')), ['empty.json']),
-        ('src: a scalar', REFRESH, etcd_mode(apis=None, src=src('scalar.yml', '42\n')), ['holds a int']),
+        ('src: a scalar', REFRESH, etcd_mode(apis=None, src=src('scalar.yml', '42\n')), ['holds 42']),
         ('src: first page of many', REFRESH, etcd_mode(apis=None, src=src('page.json', json.dumps(
             {'total': 900, 'size': 3, 'apis': GOOD_APIS}))), ['total is 900 but it holds 3']),
         ('src: page apis not a list', REFRESH, etcd_mode(apis=None, src=src('page2.json', json.dumps(

@@ -9,11 +9,17 @@ import json
 import pytest
 
 from ansible_collections.apigw.router.plugins.module_utils import _signer
-from ansible_collections.apigw.router.plugins.module_utils._auth import build_auth, selected_method
+from ansible_collections.apigw.router.plugins.module_utils._auth import selected_method
 from ansible_collections.apigw.router.plugins.module_utils._auth_aksk import AkSkAuth
 from ansible_collections.apigw.router.plugins.module_utils._auth_password import PasswordAuth
 from ansible_collections.apigw.router.plugins.module_utils._auth_token import TokenAuth
 from ansible_collections.apigw.router.plugins.module_utils._errors import ApiError, AuthError, ValidationError
+
+
+def auth_of(params, transport):
+    """What the runner does: the selected method built from the options."""
+    return selected_method(params).from_params(params, transport)
+
 
 TOKEN = dict(auth_token="tok-SECRET")
 AKSK = dict(access_key="AK1", secret_key="sk-SECRET")
@@ -58,12 +64,12 @@ def test_refuses_missing_or_ambiguous(params, message):
 
 
 def test_token_header():
-    headers = build_auth(TOKEN, None).apply("PUT", "https://h/x", {}, None, "p")
+    headers = auth_of(TOKEN, None).apply("PUT", "https://h/x", {}, None, "p")
     assert headers == {"X-Auth-Token": "tok-SECRET"}
 
 
 def test_aksk_signs_project_and_security_token():
-    auth = build_auth(dict(AKSK, security_token="st"), None)
+    auth = auth_of(dict(AKSK, security_token="st"), None)
     headers = auth.apply("PUT", "https://h.example/v1/p/x", {}, None, "proj1")
     assert headers["X-Project-Id"] == "proj1" and headers["X-Security-Token"] == "st"
     access, signed, sig = _signer.parse_authorization(headers["Authorization"])
@@ -98,7 +104,7 @@ class TokenAnswer(object):
 
 def test_password_gets_one_scoped_token_per_project():
     transport = FakeTransport([TokenAnswer("t-p1"), TokenAnswer("t-p2")])
-    auth = build_auth(PASSWORD, transport)
+    auth = auth_of(PASSWORD, transport)
     assert auth.apply("GET", "u", {}, None, "p1")["X-Auth-Token"] == "t-p1"
     assert auth.apply("GET", "u", {}, None, "p1")["X-Auth-Token"] == "t-p1"
     assert auth.apply("GET", "u", {}, None, "p2")["X-Auth-Token"] == "t-p2"
@@ -113,13 +119,13 @@ def test_password_failure_is_an_auth_error_without_the_password():
     transport = FakeTransport([ApiError("IAM token for user u: authentication failed (HTTP 401)", status=401,
                                         attempts=1)])
     with pytest.raises(AuthError) as err:
-        build_auth(PASSWORD, transport).apply("GET", "u", {}, None, "p1")
+        auth_of(PASSWORD, transport).apply("GET", "u", {}, None, "p1")
     assert err.value.status == 401 and "pw-SECRET" not in err.value.msg
 
 
 def test_password_answer_without_token():
     with pytest.raises(AuthError, match="without an X-Subject-Token"):
-        build_auth(PASSWORD, FakeTransport([TokenAnswer(None)])).apply("GET", "u", {}, None, "p1")
+        auth_of(PASSWORD, FakeTransport([TokenAnswer(None)])).apply("GET", "u", {}, None, "p1")
 
 
 @pytest.mark.parametrize("body, expires_at", [
@@ -132,6 +138,6 @@ def test_password_answer_without_token():
 ])
 def test_password_issue_returns_the_token_with_its_expiry(body, expires_at):
     transport = FakeTransport([TokenAnswer("t-p1", body)])
-    issued = build_auth(PASSWORD, transport).issue("p1")
+    issued = auth_of(PASSWORD, transport).issue("p1")
     assert issued == {"token": "t-p1", "expires_at": expires_at, "project_id": "p1"}
     assert len(transport.sent) == 1

@@ -78,3 +78,115 @@ def test_fleet_overrides():
     assert fleet
     assert [(t["instance_id"], t["project_id"], t["base_url"]) for t in targets] == [
         ("a", "proj1", "http://127.0.0.1:9"), ("b", "proj2", "https://other:8443")]
+
+
+# --- etcd mode and info: sources, prefixes, unexpected exceptions ------------------------
+
+from ansible_collections.apigw.router.plugins.module_utils import _runner  # noqa: E402
+from ansible_collections.apigw.router.plugins.module_utils._routes import build_records  # noqa: E402
+
+APIS = [dict(id="a%d" % i, name="n", req_method="GET", req_uri="/x%d" % i, run_env_id="e1",
+             run_env_name="RELEASE") for i in range(3)]
+
+
+class FakeEtcd(object):
+    made = []
+
+    def __init__(self, endpoints, **kwargs):
+        self.endpoints = endpoints
+        self.kwargs = kwargs
+        self.closed = False
+        FakeEtcd.made.append(self)
+
+    def close(self):
+        self.closed = True
+
+
+def etcd_params(**overrides):
+    base = params(mode="etcd", apis=list(APIS), etcd_endpoints=["http://127.0.0.1:1"], etcd_ca_cert=None,
+                  etcd_client_cert=None, etcd_client_key=None, etcd_user=None, etcd_password=None,
+                  etcd_timeout=10.0, etcd_library="auto", key_prefix="/apig/router", prune=True,
+                  allow_empty=False, max_txn_ops=128, lock_timeout=30.0, records=False, compare=False,
+                  fail_on_drift=False)
+    base.update(overrides)
+    return base
+
+
+@pytest.fixture
+def fake_etcd(monkeypatch):
+    FakeEtcd.made = []
+    synced = []
+
+    def fake_sync(client, instance_id, desired, **kwargs):
+        synced.append((client, instance_id, desired, kwargs))
+        return dict(changed=True, msg="synced %s" % instance_id)
+
+    monkeypatch.setattr(_runner, "EtcdClient", FakeEtcd)
+    monkeypatch.setattr(_runner, "sync", fake_sync)
+    return synced
+
+
+def test_fixed_source_is_built_once_and_keyed_by_each_instance_prefix(fake_etcd, monkeypatch):
+    built = []
+    from ansible_collections.apigw.router.plugins.module_utils import _source
+    real = _source.build_records
+    monkeypatch.setattr(_source, "build_records", lambda apis: built.append(1) or real(apis))
+    result = _runner.run_etcd_sync(etcd_params(instance_id=None, instances=[dict(instance_id="i1"),
+                                                                             dict(instance_id="i2")]))
+    assert built == [1]
+    records = build_records(APIS)
+    for (_client, instance_id, desired, _kwargs) in fake_etcd:
+        assert desired == dict(("/apig/router/%s/apis/%s" % (instance_id, k), v) for k, v in records.items())
+    assert result["summary"]["changed"] == 2 and result["msg"].startswith("2 instance(s): 2 changed")
+    assert [c.closed for c in FakeEtcd.made] == [True]
+
+
+def test_a_bad_fixed_source_is_refused_before_etcd_is_touched(fake_etcd):
+    with pytest.raises(ValidationError, match="apis\\[1\\]"):
+        _runner.run_etcd_sync(etcd_params(apis=[APIS[0], dict(APIS[1], req_uri="no-slash")]))
+    assert FakeEtcd.made == [] and fake_etcd == []
+
+
+def test_unexpected_exception_keeps_its_traceback_but_not_its_text(fake_etcd, monkeypatch):
+    def broken(client, instance_id, desired, **kwargs):
+        # Built at run time: the traceback shows source lines, and a literal would be one.
+        raise KeyError("-".join(("SECRET", "IN", "TEXT")))
+
+    monkeypatch.setattr(_runner, "sync", broken)
+    for overrides in (dict(), dict(instance_id=None, instances=[dict(instance_id="i1"), dict(instance_id="i2")])):
+        result = _runner.run_etcd_sync(etcd_params(**overrides))
+        single = result if "results" not in result else result["results"][0]
+        assert single["failed"] and single["msg"].startswith("unexpected KeyError at test_runner.py line")
+        assert "Traceback (most recent call last)" in single["exception"] and "in broken" in single["exception"]
+        assert "SECRET-IN-TEXT" not in repr(result)
+
+
+def test_execute_turns_an_unexpected_exception_into_a_failure_with_traceback():
+    class Module(object):
+        params, check_mode, _diff = {}, False, False
+
+        def fail_json(self, **kwargs):
+            raise SystemExit(kwargs)
+
+    def runner(params, check_mode, diff):
+        return {}["missing"]
+
+    with pytest.raises(SystemExit) as exc:
+        _runner.execute(Module(), runner)
+    failure = exc.value.args[0]
+    assert failure["msg"].startswith("unexpected KeyError at test_runner.py line") and "'missing'" not in failure["msg"]
+    assert "in runner" in failure["exception"]
+
+
+def test_info_has_its_own_wording(fake_etcd, monkeypatch):
+    answers = {"i1": dict(count=3, in_sync=True, drift=dict(create=[], update=[], delete=[])),
+               "i2": dict(count=2, in_sync=False, drift=dict(create=["a2"], update=[], delete=[]))}
+    monkeypatch.setattr(_runner, "inspect", lambda client, instance_id, *a, **k: dict(answers[instance_id]))
+    fleet = dict(instance_id=None, instances=[dict(instance_id="i1"), dict(instance_id="i2")], compare=True)
+    result = _runner.run_info(etcd_params(**fleet))
+    assert result["msg"] == "2 instance(s) read: 5 route(s), 1 in sync, 1 drifting, 0 failed"
+    assert result["changed"] is False and "changed" not in result["msg"]
+    result = _runner.run_info(etcd_params(fail_on_drift=True, **fleet))
+    assert result["failed"] and result["msg"] == (
+        "2 instance(s) read: 5 route(s), 1 in sync, 1 drifting, 1 failed; failed: i2 (drift on instance i2: "
+        "a sync would create 1, update 0 and delete 0 route(s))")

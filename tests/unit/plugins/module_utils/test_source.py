@@ -16,12 +16,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.apigw.router.plugins.module_utils import _source
 from ansible_collections.apigw.router.plugins.module_utils._errors import MissingLibraryError, ValidationError
-from ansible_collections.apigw.router.plugins.module_utils._routes import desired_routes
+from ansible_collections.apigw.router.plugins.module_utils import _source
+from ansible_collections.apigw.router.plugins.module_utils._routes import build_records
 from ansible_collections.apigw.router.plugins.module_utils._source import (
+    ManagementApiSource,
     apis_from_param,
-    load_apis,
+    fixed_source,
     load_src,
 )
 
@@ -113,18 +114,18 @@ def test_json_parse_error_details(tmp_path):
 
 @pytest.mark.parametrize("name, content, message", [
     ("o.json", '{"id": "a1"}', "holds a dict: expected a list of API resources or a ListApisV2 page"),
-    ("s.json", '"apis"', "holds a str: expected"),
-    ("n.json", "5", "holds a int: expected"),
+    ("s.json", '"apis"', "holds 'apis': expected"),
+    ("n.json", "5", "holds 5: expected"),
     ("null.json", "null", "is empty: expected a list"),
     ("empty.yml", "", "is empty: expected a list"),
     ("comments.yml", "# nothing\n", "is empty"),
-    ("page.json", '{"total": 1, "apis": {"id": "a1"}}', "'apis' must be a list, got dict"),
-    ("page.json", '{"total": "2", "apis": []}', "'total' must be an integer, got str"),
+    ("page.json", '{"total": 1, "apis": {"id": "a1"}}', "'apis' must be a list, got a dict"),
+    ("page.json", '{"total": "2", "apis": []}', "'total' must be an integer, got '2'"),
     ("page.json", '{"total": 1200, "size": 500, "apis": [%s]}' % ",".join(['{"id": "x"}'] * 500),
      "is one ListApisV2 page of several: total is 1200 but it holds 500 APIs"),
-    ("items.json", '[{"id": "a1"}, "b2"]', "apis[1] must be a dict (an API resource), got str"),
-    ("items.json", '{"apis": [{"id": "a1"}, null]}', "apis[1] must be a dict (an API resource), got null"),
-    ("items.yml", "- id: a1\n- - b2\n", "apis[1] must be a dict (an API resource), got list"),
+    ("items.json", '[{"id": "a1"}, "b2"]', "apis[1] must be a dict (an API resource), got 'b2'"),
+    ("items.json", '{"apis": [{"id": "a1"}, null]}', "apis[1] must be a dict (an API resource), got None"),
+    ("items.yml", "- id: a1\n- - b2\n", "apis[1] must be a dict (an API resource), got a list"),
 ])
 def test_wrong_documents_refused(tmp_path, name, content, message):
     path = write(tmp_path, name, content)
@@ -231,7 +232,7 @@ def test_yaml_aliases_do_not_explode(tmp_path):
         "".join("    " + line + "\n" for line in lines) + "  name: *a8\n"
     apis = load_src(write(tmp_path, "laughs.yml", doc))
     with pytest.raises(ValidationError) as exc:
-        desired_routes(apis, "/apig/router", "i1")
+        build_records(apis)
     assert "name must be a string, got a list" in exc.value.msg
 
 
@@ -267,11 +268,11 @@ def test_apis_from_param(value):
 
 
 @pytest.mark.parametrize("value, message", [
-    ({"id": "a"}, "apis must be a list of API resources, got dict"),
-    ("a1", "apis must be a list of API resources, got str"),
-    (None, "got null"),
-    ([{"id": "a"}, "b"], "apis[1] must be a dict (an API resource), got str"),
-    ([{"id": "a"}, {"id": "b"}, ["c"]], "apis[2] must be a dict (an API resource), got list"),
+    ({"id": "a"}, "apis must be a list of API resources, got a dict"),
+    ("a1", "apis must be a list of API resources, got 'a1'"),
+    (None, "got None"),
+    ([{"id": "a"}, "b"], "apis[1] must be a dict (an API resource), got 'b'"),
+    ([{"id": "a"}, {"id": "b"}, ["c"]], "apis[2] must be a dict (an API resource), got a list"),
 ])
 def test_apis_from_param_refused(value, message):
     with pytest.raises(ValidationError) as exc:
@@ -279,31 +280,53 @@ def test_apis_from_param_refused(value, message):
     assert message in exc.value.msg
 
 
-def test_load_apis_picks_one_source(tmp_path):
-    path = write(tmp_path, "a.json", json.dumps(PAGE))
-    calls = []
+def test_fixed_source_builds_records_once_and_keys_them_per_instance(tmp_path, monkeypatch):
+    built = []
+    real = _source.build_records
 
-    def fetch():
-        calls.append(1)
-        return iter(APIS)
+    def counting(apis):
+        built.append(len(apis))
+        return real(apis)
 
-    assert load_apis(apis=APIS, fetch=fetch) == APIS
-    assert load_apis(apis=[], fetch=fetch) == []           # an empty list is a source
-    assert load_apis(src=path, fetch=fetch) == APIS
-    assert calls == []
-    assert load_apis(fetch=fetch) == APIS
-    assert calls == [1]
+    monkeypatch.setattr(_source, "build_records", counting)
+    source = fixed_source(dict(apis=None, src=write(tmp_path, "a.json", json.dumps(PAGE))))
+    assert not source.from_api
+    one = source.routes(dict(instance_id="i1", routes_prefix="/apig/router/i1/apis/"))
+    two = source.routes(dict(instance_id="i2", routes_prefix="/p/i2/apis/"))
+    assert built == [len(APIS)]
+    assert sorted(one) == ["/apig/router/i1/apis/" + i for i in sorted(build_records(APIS))]
+    assert [two["/p/i2/apis/" + k[len("/apig/router/i1/apis/"):]] for k in sorted(one)] == \
+        [one[k] for k in sorted(one)]
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"apis": APIS, "src": "x.json"}, "apis and src are mutually exclusive"),
-    ({}, "no source of API resources"),
-    ({"fetch": lambda: [{"id": "a"}, 5]}, "ListApisV2 apis[1] must be a dict"),
-])
-def test_load_apis_refused(kwargs, message):
-    with pytest.raises(ValidationError) as exc:
-        load_apis(**kwargs)
-    assert message in exc.value.msg
+def test_fixed_source_from_the_option_and_none_for_listapis():
+    assert fixed_source(dict(apis=[], src=None)).records == {}  # an empty list is a source
+    assert fixed_source(dict(apis=None, src=None)) is None
+    with pytest.raises(ValidationError, match="apis\\[1\\] must be a dict"):
+        fixed_source(dict(apis=[{"id": "a"}, 5], src=None))
+
+
+def test_management_api_source_reads_each_instance():
+    class Pool(object):
+        def __init__(self):
+            self.asked = []
+
+        def get(self, base_url):
+            self.asked.append(base_url)
+            return self
+
+        def call(self, method, segments, what, project_id, query=None, **kwargs):
+            self.asked.append((segments[4], project_id, query["offset"]))
+            return self
+
+        def json(self, what):
+            return {"total": len(APIS), "apis": APIS}
+
+    pool = Pool()
+    routes = ManagementApiSource(pool).routes(
+        dict(instance_id="i9", project_id="p1", base_url="https://apig", routes_prefix="/k/i9/apis/"))
+    assert routes == dict(("/k/i9/apis/" + k, v) for k, v in build_records(APIS).items())
+    assert pool.asked[0] == "https://apig" and pool.asked[1] == ("i9", "p1", 0)
 
 
 # --- fuzz: anything either loads or is refused with a ValidationError ----------
@@ -326,7 +349,7 @@ def _check_result(path):
         return
     assert isinstance(apis, list) and all(isinstance(a, dict) for a in apis)
     try:
-        desired_routes(apis, "/apig/router", "i1")
+        build_records(apis)
     except ValidationError:
         pass
 
