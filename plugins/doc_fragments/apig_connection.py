@@ -17,9 +17,18 @@ options:
     type: str
   region:
     description:
-      - Region of the instances; used when O(endpoint) is not set, as C(https://apig.<region>.myhuaweicloud.com),
-        and for the default O(iam_endpoint).
+      - Region of the instances; used when O(endpoint) is not set, as C(https://apig.<region>.<cloud>) (see
+        O(cloud)), and for the default O(iam_endpoint).
+      - When O(project_id) is not given, the project ID is looked up from the region with IAM
+        C(GET /v3/projects?name=<region>), once per region per task; exactly one project must match. The credentials
+        need the permission to list projects (C(iam:projects:list)).
       - If not set, the environment variable E(HUAWEICLOUD_SDK_REGION) is used.
+    type: str
+  cloud:
+    description:
+      - Domain suffix of the Huawei Cloud endpoints derived from O(region), for example C(myhuaweicloud.com) or the
+        suffix of a sovereign or private cloud.
+      - If not set, C(myhuaweicloud.com), except for the region C(eu-west-101), which uses C(myhuaweicloud.eu).
     type: str
   auth_token:
     description:
@@ -45,8 +54,8 @@ options:
     type: str
   iam_endpoint:
     description:
-      - IAM endpoint that issues a project-scoped token for the IAM password method, for example
-        C(https://iam.cn-north-4.myhuaweicloud.com).
+      - IAM endpoint that issues a project-scoped token for the IAM password method and looks up project IDs from
+        regions, for example C(https://iam.cn-north-4.myhuaweicloud.com).
       - If not set, the environment variable E(ANSIBLE_HWC_IDENTITY_ENDPOINT) is used, else it is derived from O(region).
     type: str
   iam_user:

@@ -19,6 +19,11 @@ options:
     description:
       - A fleet of instances, processed at most O(concurrency) at once. One failure does not stop the others; the task
         fails when any instance failed, and returns RV(ignore:results) for all of them.
+      - Each item may override, for its instance, the options of the same name of the module; what it leaves out is
+        taken from them. All items are checked before the first request or write, and an error names the item, as in
+        C(instances[3].region).
+      - Items that share the same etcd connection (O(instances[].etcd_endpoints), the TLS files, the user and the
+        password) share one etcd client; each distinct connection has its own.
     type: list
     elements: dict
     suboptions:
@@ -27,7 +32,9 @@ options:
         type: str
         required: true
       project_id:
-        description: Overrides O(project_id) for this instance.
+        description:
+          - Overrides O(project_id) for this instance.
+          - When neither is given, the project of the instance's region is looked up (see O(region)).
         type: str
       endpoint:
         description: Overrides O(endpoint) for this instance.
@@ -35,10 +42,38 @@ options:
       region:
         description: Overrides O(region) for this instance.
         type: str
+      cloud:
+        description: Overrides O(cloud) for this instance.
+        type: str
+      etcd_endpoints:
+        description:
+          - Overrides O(etcd_endpoints) for this instance, when its gateway has its own etcd cluster.
+          - Etcd mode (and the info module) only, as are the other etcd options of an item.
+        type: list
+        elements: str
+      etcd_ca_cert:
+        description: Overrides O(etcd_ca_cert) for this instance.
+        type: path
+      etcd_client_cert:
+        description: Overrides O(etcd_client_cert) for this instance.
+        type: path
+      etcd_client_key:
+        description: Overrides O(etcd_client_key) for this instance.
+        type: path
+      etcd_user:
+        description: Overrides O(etcd_user) for this instance.
+        type: str
+      etcd_password:
+        description: Overrides O(etcd_password) for this instance.
+        type: str
+      key_prefix:
+        description: Overrides O(key_prefix) for this instance.
+        type: str
   project_id:
     description:
       - Project ID of the instances, needed whenever the management API is called.
-      - If not set, the environment variable E(HUAWEICLOUD_SDK_PROJECT_ID) is used.
+      - If not set, the environment variable E(HUAWEICLOUD_SDK_PROJECT_ID) is used; without it, the project of
+        O(region) is looked up with IAM, once per region (see O(region)).
     type: str
   concurrency:
     description:

@@ -32,6 +32,15 @@ TARGET = dict(
             project_id=dict(type='str'),
             endpoint=dict(type='str'),
             region=dict(type='str'),
+            cloud=dict(type='str'),
+            # The etcd connection of this instance's gateway (dedicated instances have their own).
+            etcd_endpoints=dict(type='list', elements='str'),
+            etcd_ca_cert=dict(type='path'),
+            etcd_client_cert=dict(type='path'),
+            etcd_client_key=dict(type='path', no_log=False),
+            etcd_user=dict(type='str'),
+            etcd_password=dict(type='str', no_log=True),
+            key_prefix=dict(type='str', no_log=False),
         ),
     ),
     project_id=dict(type='str', fallback=_env('HUAWEICLOUD_SDK_PROJECT_ID')),
@@ -45,6 +54,8 @@ TARGET_REQUIRED_ONE_OF = [('instance_id', 'instances')]
 APIG_CONNECTION = dict(
     endpoint=dict(type='str', fallback=_env('HUAWEICLOUD_APIG_ENDPOINT')),
     region=dict(type='str', fallback=_env('HUAWEICLOUD_SDK_REGION')),
+    # No static default: it depends on the region (eu-west-101 is under myhuaweicloud.eu).
+    cloud=dict(type='str'),
     auth_token=dict(type='str', no_log=True, fallback=_env('HUAWEICLOUD_AUTH_TOKEN')),
     # The access key identifies, the secret key authenticates: only the latter is secret.
     access_key=dict(type='str', no_log=False, fallback=_env('HUAWEICLOUD_SDK_AK')),

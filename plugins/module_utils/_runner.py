@@ -22,6 +22,8 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.apigw.router.plugins.module_utils._api_refresh import refresh_instance
 from ansible_collections.apigw.router.plugins.module_utils._auth import selected_method
+from ansible_collections.apigw.router.plugins.module_utils._endpoints import (
+    apig_endpoint, check_region, cloud_of, iam_endpoint)
 from ansible_collections.apigw.router.plugins.module_utils._errors import (
     ApigwRouterError, EtcdError, MissingLibraryError, ValidationError)
 from ansible_collections.apigw.router.plugins.module_utils._etcd_client import EtcdClient
@@ -29,7 +31,8 @@ from ansible_collections.apigw.router.plugins.module_utils._etcd_sync import ins
 from ansible_collections.apigw.router.plugins.module_utils._fleet import (
     MAX_CONCURRENCY, fleet_message, run_all, summarize)
 from ansible_collections.apigw.router.plugins.module_utils._http_client import (
-    ClientPool, HttpTransport, base_url)
+    ClientPool, HttpTransport, base_url, check_http_url)
+from ansible_collections.apigw.router.plugins.module_utils._projects import ProjectLookup
 from ansible_collections.apigw.router.plugins.module_utils._retry import RetryPolicy
 from ansible_collections.apigw.router.plugins.module_utils._router_api import RouterApi
 from ansible_collections.apigw.router.plugins.module_utils._routes import routes_prefix
@@ -92,9 +95,9 @@ def _guarded(work):
 
 # Options an ``instances`` item may give for itself; what it leaves out comes from the
 # module's option of the same name.
-APIG_ITEM_OPTIONS = ("project_id", "endpoint", "region")
-ETCD_OPTIONS = ("etcd_endpoints", "etcd_ca_cert", "etcd_client_cert", "etcd_client_key", "etcd_user",
-                "etcd_password", "key_prefix")
+APIG_ITEM_OPTIONS = ("project_id", "endpoint", "region", "cloud")
+ETCD_ITEM_OPTIONS = ("etcd_endpoints", "etcd_ca_cert", "etcd_client_cert", "etcd_client_key", "etcd_user",
+                     "etcd_password", "key_prefix")
 
 
 def _item_value(item, params, option):
@@ -112,18 +115,31 @@ def _named(where, option, check, *args):
         raise ValidationError("%s%s: %s" % (where, option, exc.msg), **exc.details)
 
 
-def _apig_target(target, where):
-    """Adds ``base_url`` to ``target``, validated."""
-    if not target["project_id"]:
-        raise ValidationError("%sproject_id is required to call the APIG management API "
-                              "(or set HUAWEICLOUD_SDK_PROJECT_ID)" % where)
-    check_identifier(where + "project_id", target["project_id"])
-    target["base_url"] = _named(where, "endpoint", base_url, target["endpoint"], target["region"])
+def _apig_target(target, where, params):
+    """Adds ``base_url`` and ``iam_endpoint`` (for a project lookup) to ``target``, validated."""
+    region, cloud = target["region"], target["cloud"]
+    if region:
+        _named(where, "region", check_region, region)
+    if cloud:
+        _named(where, "cloud", cloud_of, region, cloud)
+    endpoint = target["endpoint"]
+    if not endpoint and region:
+        endpoint = apig_endpoint(region, cloud)
+    target["base_url"] = _named(where, "endpoint", base_url, endpoint)
+    if target["project_id"]:
+        check_identifier(where + "project_id", target["project_id"])
+    elif not region:
+        raise ValidationError("%sproject_id is required to call the APIG management API without a region to "
+                              "look it up in (or set HUAWEICLOUD_SDK_PROJECT_ID)" % where)
+    else:
+        # Looked up at run time, once per region: the project named after the region.
+        target["iam_endpoint"] = _named(where, "iam_endpoint", check_http_url, "iam_endpoint",
+                                        params.get("iam_endpoint") or iam_endpoint(region, cloud))
 
 
-def _etcd_target(target, where, params):
+def _etcd_target(target, where, item, params):
     """Adds ``key_prefix``, ``routes_prefix`` and ``etcd`` (the connection options) to ``target``."""
-    etcd = dict((option, params.get(option)) for option in ETCD_OPTIONS)
+    etcd = dict((option, _item_value(item, params, option)) for option in ETCD_ITEM_OPTIONS)
     if not etcd["etcd_endpoints"]:
         raise ValidationError("%setcd_endpoints must list at least one endpoint" % where)
     target["key_prefix"] = _named(where, "key_prefix", check_key_prefix, etcd.pop("key_prefix"))
@@ -135,7 +151,8 @@ def resolve_targets(params, needs_project, etcd=False):
     """(fleet, targets): one dict per instance, validated, nothing sent.
 
     Each target has ``instance_id`` and the APIG options (``project_id``, ``endpoint``,
-    ``region``: the item's, else the module's). With ``needs_project`` also ``base_url``;
+    ``region``, ``cloud``: the item's, else the module's). With ``needs_project`` also
+    ``base_url``, and ``iam_endpoint`` when its project is to be looked up from its region;
     with ``etcd`` also ``key_prefix``, ``routes_prefix`` and ``etcd`` (connection options).
     """
     fleet = params.get("instances") is not None
@@ -157,11 +174,23 @@ def resolve_targets(params, needs_project, etcd=False):
         for option in APIG_ITEM_OPTIONS:
             target[option] = _item_value(item, params, option) or None
         if needs_project:
-            _apig_target(target, where)
+            _apig_target(target, where, params)
         if etcd:
-            _etcd_target(target, where, params)
+            _etcd_target(target, where, item, params)
         targets.append(target)
     return fleet, targets
+
+
+class _Projects(object):
+    """Each target's project id: its own, or the one of its region, looked up once per region."""
+
+    def __init__(self, pool):
+        self._lookup = ProjectLookup(pool.transport, pool.auth)
+
+    def of(self, target):
+        if target["project_id"]:
+            return target
+        return dict(target, project_id=self._lookup.project_id(target["region"], target["iam_endpoint"]))
 
 
 def _check_range(params, name, low, high=None):
@@ -206,6 +235,11 @@ def _written(verb):
 # ----------------------------------------------------------------------------- mode: api
 
 def run_api_refresh(params, check_mode=False, diff=False):
+    for index, item in enumerate(params.get("instances") or []):
+        given = [option for option in ETCD_ITEM_OPTIONS if item.get(option) is not None]
+        if given:
+            raise ValidationError("instances[%d].%s is an etcd connection option: mode api does not use etcd"
+                                  % (index, given[0]))
     fleet, targets = resolve_targets(params, needs_project=True)
     for name in ("apis", "src"):
         if params.get(name) is not None:
@@ -214,8 +248,10 @@ def run_api_refresh(params, check_mode=False, diff=False):
     _check_range(params, "wait_timeout", 0)
     _check_range(params, "wait_sleep", 0)
     pool = _management_api(params, params["concurrency"])
+    projects = _Projects(pool)
 
     def work(target):
+        target = projects.of(target)
         api = RouterApi(pool.get(target["base_url"]), target["project_id"])
         return refresh_instance(api, target["instance_id"], resources, wait=params["wait"],
                                 wait_timeout=params["wait_timeout"], wait_sleep=params["wait_sleep"],
@@ -279,10 +315,11 @@ class _EtcdClients(object):
 
 
 def _source(params, fixed):
-    """The fixed source, else each instance's ListApisV2."""
+    """The fixed source, else each instance's ListApisV2 (with its project looked up as needed)."""
     if fixed is not None:
-        return fixed
-    return ManagementApiSource(_management_api(params, params["concurrency"]))
+        return fixed, lambda target: target
+    pool = _management_api(params, params["concurrency"])
+    return ManagementApiSource(pool), _Projects(pool).of
 
 
 def run_etcd_sync(params, check_mode=False, diff=False):
@@ -290,10 +327,11 @@ def run_etcd_sync(params, check_mode=False, diff=False):
     _check_range(params, "lock_timeout", 0)
     fixed = fixed_source(params)
     fleet, targets = _etcd_targets(params, source_from_api=fixed is None)
-    source = _source(params, fixed)
+    source, with_project = _source(params, fixed)
     clients = _EtcdClients(params, targets, fleet)
 
     def work(target):
+        target = with_project(target)
         return sync(target["etcd_client"], target["instance_id"], source.routes(target),
                     key_prefix=target["key_prefix"], prune=params["prune"], allow_empty=params["allow_empty"],
                     max_txn_ops=params["max_txn_ops"], lock_timeout=params["lock_timeout"],
@@ -341,12 +379,13 @@ def run_info(params, check_mode=False, diff=False):
         raise ValidationError("fail_on_drift needs compare: true")
     fixed = fixed_source(params) if compare else None
     fleet, targets = _etcd_targets(params, source_from_api=bool(compare and fixed is None))
-    source = _source(params, fixed) if compare else None
+    source, with_project = _source(params, fixed) if compare else (None, None)
     clients = _EtcdClients(params, targets, fleet)
 
     def work(target):
         desired = None
         if source is not None:
+            target = with_project(target)
             desired = source.routes(target)
         result = inspect(target["etcd_client"], target["instance_id"], target["key_prefix"], desired=desired,
                          prune=params.get("prune", True), records=params["records"])

@@ -156,6 +156,28 @@ EXAMPLES = r'''
     etcd_client_cert: /etc/apig/etcd-client.pem
     etcd_client_key: /etc/apig/etcd-client-key.pem
   diff: true
+
+- name: Sync dedicated instances that each have their own etcd cluster
+  apigw.router.apigw_router_refresh:
+    mode: etcd
+    src: files/apis.json
+    etcd_endpoints: [https://etcd-shared.example.internal:2379]
+    etcd_ca_cert: /etc/apig/etcd-ca.pem
+    instances:
+      - instance_id: 1d2a5f7b0c9e4e0f8a3b6c2d9e8f7a6b
+      - instance_id: 7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29
+        etcd_endpoints: [https://etcd-payments.example.internal:2379]
+        etcd_user: router
+        etcd_password: "{{ vault_payments_etcd_password }}"
+
+- name: Refresh instances of two regions; each project ID is looked up from its region
+  apigw.router.apigw_router_refresh:
+    region: cn-north-4
+    auth_token: "{{ iam_token }}"
+    instances:
+      - instance_id: 1d2a5f7b0c9e4e0f8a3b6c2d9e8f7a6b
+      - instance_id: 5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b
+        region: eu-west-101
 '''
 
 RETURN = r'''

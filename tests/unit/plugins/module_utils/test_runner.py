@@ -190,3 +190,119 @@ def test_info_has_its_own_wording(fake_etcd, monkeypatch):
     assert result["failed"] and result["msg"] == (
         "2 instance(s) read: 5 route(s), 1 in sync, 1 drifting, 1 failed; failed: i2 (drift on instance i2: "
         "a sync would create 1, update 0 and delete 0 route(s))")
+
+
+# --- per-item targets: cloud, region, project lookup, etcd connections ------------------
+
+def test_endpoints_from_region_and_cloud():
+    fleet, targets = resolve_targets(params(instance_id=None, endpoint=None, region="cn-north-4", instances=[
+        dict(instance_id="a"),
+        dict(instance_id="b", region="eu-west-101"),
+        dict(instance_id="c", region="ap-southeast-1", cloud="example.cloud"),
+        dict(instance_id="d", endpoint="https://apig.private:8443/")]), True)
+    assert [t["base_url"] for t in targets] == [
+        "https://apig.cn-north-4.myhuaweicloud.com", "https://apig.eu-west-101.myhuaweicloud.eu",
+        "https://apig.ap-southeast-1.example.cloud", "https://apig.private:8443"]
+
+
+def test_project_is_looked_up_only_without_one_and_with_a_region():
+    _fleet, targets = resolve_targets(params(instance_id=None, project_id=None, endpoint=None, region="cn-north-4",
+                                             instances=[dict(instance_id="a"),
+                                                        dict(instance_id="b", project_id="p2"),
+                                                        dict(instance_id="c", region="eu-west-101")]), True)
+    assert [(t["project_id"], t.get("iam_endpoint")) for t in targets] == [
+        (None, "https://iam.cn-north-4.myhuaweicloud.com"), ("p2", None),
+        (None, "https://iam.eu-west-101.myhuaweicloud.eu")]
+    _fleet, targets = resolve_targets(params(project_id=None, endpoint=None, region="cn-north-4",
+                                             iam_endpoint="http://127.0.0.1:5000"), True)
+    assert targets[0]["iam_endpoint"] == "http://127.0.0.1:5000"
+
+
+@pytest.mark.parametrize("item, message", [
+    (dict(region="Bad Region"), "instances\\[1\\].region: region 'Bad Region' is not a valid region name"),
+    (dict(region="cn-north-4", cloud="no_dots"), "instances\\[1\\].cloud: cloud 'no_dots'"),
+    (dict(endpoint="ftp://x"), "instances\\[1\\].endpoint: endpoint 'ftp://x'"),
+    (dict(project_id=None, endpoint="http://127.0.0.1:9"),
+     "instances\\[1\\].project_id is required .* without a region"),
+    (dict(etcd_endpoints=["http://127.0.0.1:2379"]), "instances\\[1\\].etcd_endpoints is an etcd connection option"),
+])
+def test_a_bad_item_is_named(item, message):
+    base = dict(instance_id="b", project_id="p1", region=None)
+    base.update(item)
+    with pytest.raises(ValidationError, match=message):
+        run_api_refresh(params(instance_id=None, endpoint=None, region=None, project_id=None,
+                               instances=[dict(instance_id="a", endpoint="http://127.0.0.1:9", project_id="p0"),
+                                          dict(base, endpoint=base.get("endpoint"))]))
+
+
+def test_project_lookup_once_per_region_in_the_fleet(monkeypatch):
+    lookups, refreshed = [], []
+
+    class Lookup(object):
+        def __init__(self, transport, auth):
+            self.known = {}
+
+        def project_id(self, region, iam_endpoint):
+            if region not in self.known:  # the real one caches per region the same way
+                lookups.append((region, iam_endpoint))
+                self.known[region] = "proj-" + region
+            return self.known[region]
+
+    def refresh(api, instance_id, resources, **kwargs):
+        refreshed.append((instance_id, api.project_id))
+        return dict(changed=True)
+
+    monkeypatch.setattr(_runner, "ProjectLookup", Lookup)
+    monkeypatch.setattr(_runner, "refresh_instance", refresh)
+    result = run_api_refresh(params(instance_id=None, project_id=None, endpoint=None, region="cn-north-4",
+                                    concurrency=1, instances=[
+                                        dict(instance_id="a"), dict(instance_id="b", region="cn-east-3"),
+                                        dict(instance_id="c"), dict(instance_id="d", project_id="own")]))
+    assert result["summary"]["changed"] == 4
+    assert lookups == [("cn-north-4", "https://iam.cn-north-4.myhuaweicloud.com"),
+                       ("cn-east-3", "https://iam.cn-east-3.myhuaweicloud.com")]
+    assert refreshed == [("a", "proj-cn-north-4"), ("b", "proj-cn-east-3"), ("c", "proj-cn-north-4"), ("d", "own")]
+
+
+def test_one_etcd_client_per_distinct_connection_all_closed(fake_etcd):
+    tls = dict(etcd_endpoints=["https://c:2379"], etcd_ca_cert="/ca", etcd_client_cert="/cert",
+               etcd_client_key="/key", etcd_user="u", etcd_password="pw")
+    _runner.run_etcd_sync(etcd_params(instance_id=None, instances=[
+        dict(instance_id="a1"), dict(instance_id="b1", etcd_endpoints=["http://b:2379"]),
+        dict(instance_id="c1", **tls), dict(instance_id="a2", key_prefix="/other"),
+        dict(instance_id="b2", etcd_endpoints=["http://b:2379"]), dict(instance_id="c2", **tls)]))
+    assert [c.endpoints for c in FakeEtcd.made] == [["http://127.0.0.1:1"], ["http://b:2379"], ["https://c:2379"]]
+    assert FakeEtcd.made[2].kwargs["user"] == "u" and FakeEtcd.made[2].kwargs["password"] == "pw"
+    assert all(c.closed for c in FakeEtcd.made)
+    used = dict((instance_id, (FakeEtcd.made.index(client), sorted(desired)[0].rsplit("/apis/", 1)[0]))
+                for client, instance_id, desired, _kwargs in fake_etcd)
+    assert used == {"a1": (0, "/apig/router/a1"), "b1": (1, "/apig/router/b1"), "c1": (2, "/apig/router/c1"),
+                    "a2": (0, "/other/a2"), "b2": (1, "/apig/router/b2"), "c2": (2, "/apig/router/c2")}
+    assert dict((i, k["key_prefix"]) for _c, i, _d, k in fake_etcd)["a2"] == "/other"
+
+
+def test_a_bad_etcd_connection_names_the_item_and_closes_the_others(monkeypatch, fake_etcd):
+    from ansible_collections.apigw.router.plugins.module_utils._errors import EtcdError
+
+    class Picky(FakeEtcd):
+        def __init__(self, endpoints, **kwargs):
+            if kwargs.get("client_cert") and not kwargs.get("client_key"):
+                raise EtcdError("etcd_client_cert and etcd_client_key must be given together")
+            FakeEtcd.__init__(self, endpoints, **kwargs)
+
+    monkeypatch.setattr(_runner, "EtcdClient", Picky)
+    with pytest.raises(EtcdError, match="instances\\[1\\]: etcd_client_cert and etcd_client_key"):
+        _runner.run_etcd_sync(etcd_params(instance_id=None, instances=[
+            dict(instance_id="a1"), dict(instance_id="b1", etcd_endpoints=["https://b:2379"], etcd_client_cert="/c")]))
+    assert [c.closed for c in FakeEtcd.made] == [True] and fake_etcd == []
+
+
+@pytest.mark.parametrize("item, message", [
+    (dict(key_prefix="rel"), "instances\\[1\\].key_prefix: key_prefix 'rel' must start with '/'"),
+    (dict(etcd_endpoints=[]), "instances\\[1\\].etcd_endpoints must list at least one endpoint"),
+])
+def test_a_bad_etcd_item_is_refused_before_any_client(fake_etcd, item, message):
+    with pytest.raises(ValidationError, match=message):
+        _runner.run_etcd_sync(etcd_params(instance_id=None, instances=[dict(instance_id="a1"),
+                                                                        dict(instance_id="b1", **item)]))
+    assert FakeEtcd.made == []
