@@ -18,8 +18,8 @@ import time
 import pytest
 import yaml
 
-from harness.etcd import etcd_single
-from harness.simulator import Simulator
+from apigw_support.etcd import etcd_single
+from apigw_support.simulator import Simulator
 from test_etcd_mode import APIS, expected_state
 
 ROLE = "apigw.router.fleet_refresh"

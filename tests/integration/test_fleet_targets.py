@@ -15,7 +15,7 @@ __metaclass__ = type
 
 import pytest
 
-from harness.etcd import ROOT_PASSWORD, USER, USER_PASSWORD, etcd_single
+from apigw_support.etcd import ROOT_PASSWORD, USER, USER_PASSWORD, etcd_single
 from test_etcd_mode import APIS, INFO, REFRESH, ROUTED, assert_clean_failure, expected_state, ignoring
 
 PREFIX = '/apig/router'  # the only range the TLS cluster's user may write

@@ -40,7 +40,7 @@ PREFIX = '/apig/router'
 class FakeEtcd(object):
     """An in-memory etcd: revisions, guarded transactions, a lock that is only counted."""
 
-    def __init__(self, params):
+    def __init__(self, endpoints, **connection):
         self.kv = {}
         self.revision = 1
         self.txns = []
@@ -117,13 +117,13 @@ class Made(list):
 def etcd(monkeypatch):
     made = Made()
 
-    def build(params):
-        store = FakeEtcd(params)
+    def build(endpoints, **connection):
+        store = FakeEtcd(endpoints, **connection)
         store.kv.update(made.seed)
         store.seed_keys = bool(made.seed)
         made.append(store)
         return store
-    monkeypatch.setattr(_runner, '_etcd_client', build)
+    monkeypatch.setattr(_runner, 'EtcdClient', build)
     return made
 
 
