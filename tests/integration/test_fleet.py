@@ -409,7 +409,7 @@ BAD_VARIABLES = [
     ("bad_mode", {"fleet_refresh_mode": "foo"},
      ["fleet_refresh_mode", "must be one of: api, etcd", "got: foo"]),
     ("missing_instances", {"fleet_refresh_instances": None},
-     ["missing required arguments: fleet_refresh_instances"]),
+     ["give the instances, as fleet_refresh_instances (a list of dicts) or as fleet_refresh_hosts"]),
     ("item_without_id", {"fleet_refresh_instances": [{"instance_id": "f-001"}, {"region": "cn-north-4"}]},
      ["missing required arguments: instance_id", "fleet_refresh_instances"]),
     ("unknown_option", {"fleet_refresh_options": {"auth-token": "x", "endpoint": "http://127.0.0.1:9"}},
