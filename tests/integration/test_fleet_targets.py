@@ -108,5 +108,5 @@ def test_etcd_options_of_an_item_are_refused_in_api_mode(ansible, clusters):
     a, b, _c = clusters
     run = ansible.run_tasks([ignoring({'name': 'refresh', REFRESH: dict(
         instances=[dict(instance_id='inst-a1'), dict(instance_id='inst-b1', etcd_endpoints=b.endpoints)],
-        project_id='p1', endpoint='http://127.0.0.1:9', auth_token='t')})], name='api')
+        project_id='p1', endpoint='http://127.0.0.1:9', auth_token='unused-token-7f3a')})], name='api')
     assert_clean_failure(run, 'refresh', 'instances[1].etcd_endpoints is an etcd connection option')
