@@ -131,8 +131,8 @@ def test_fixed_source_is_built_once_and_keyed_by_each_instance_prefix(fake_etcd,
     from ansible_collections.apigw.router.plugins.module_utils import _source
     real = _source.build_records
     monkeypatch.setattr(_source, "build_records", lambda apis: built.append(1) or real(apis))
-    result = _runner.run_etcd_sync(etcd_params(instance_id=None, instances=[dict(instance_id="i1"),
-                                                                             dict(instance_id="i2")]))
+    two = [dict(instance_id="i1"), dict(instance_id="i2")]
+    result = _runner.run_etcd_sync(etcd_params(instance_id=None, instances=two))
     assert built == [1]
     records = build_records(APIS)
     for (_client, instance_id, desired, _kwargs) in fake_etcd:
@@ -303,6 +303,6 @@ def test_a_bad_etcd_connection_names_the_item_and_closes_the_others(monkeypatch,
 ])
 def test_a_bad_etcd_item_is_refused_before_any_client(fake_etcd, item, message):
     with pytest.raises(ValidationError, match=message):
-        _runner.run_etcd_sync(etcd_params(instance_id=None, instances=[dict(instance_id="a1"),
-                                                                        dict(instance_id="b1", **item)]))
+        items = [dict(instance_id="a1"), dict(instance_id="b1", **item)]
+        _runner.run_etcd_sync(etcd_params(instance_id=None, instances=items))
     assert FakeEtcd.made == []
