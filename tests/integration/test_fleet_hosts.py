@@ -113,6 +113,8 @@ def test_hosts_refused_before_any_request(ansible, sim, log, tmp_path, name, rol
 
 def test_hosts_with_their_own_etcd(ansible, sim, log, tmp_path):
     """Etcd mode: apigw_etcd_endpoints and apigw_key_prefix of each host pick its cluster and prefix."""
+    for name in ("etcd-1", "etcd-2"):
+        (tmp_path / name).mkdir()
     with etcd_single(tmp_path / "etcd-1") as one, etcd_single(tmp_path / "etcd-2") as two:
         own = {"gw-h-06": {"apigw_etcd_endpoints": two.endpoints, "apigw_key_prefix": "/two"},
                "gw-h-07": {"apigw_etcd_endpoints": two.endpoints}}
