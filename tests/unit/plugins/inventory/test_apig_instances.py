@@ -3,9 +3,9 @@
 
 """Unit tests of the apig_instances inventory plugin, in the convention of the inventory
 plugins of amazon.aws and community.general: a real InventoryModule and InventoryData,
-options read from a real config file, and the HTTP layer (requests.Session.request)
+options read from a real config file, and the HTTP layer (HttpTransport.exchange)
 answering from recorded ListInstancesV2 / ShowDetailsOfInstanceV2 / KeystoneListProjects
-answers. Everything above the session (auth, retries, paging, errors) is the real code.
+answers. Everything above one HTTP exchange (auth, retries, paging, errors) is the real code.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,7 +19,6 @@ from unittest import mock
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-import requests
 import yaml
 from requests.structures import CaseInsensitiveDict
 
@@ -30,6 +29,7 @@ from ansible.plugins.loader import inventory_loader
 
 from ansible_collections.apigw.router.plugins.inventory import apig_instances
 from ansible_collections.apigw.router.plugins.inventory.apig_instances import InventoryModule
+from ansible_collections.apigw.router.plugins.module_utils._http_client import HttpTransport
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 API = "https://apig.cn-north-4.myhuaweicloud.com"
@@ -60,7 +60,7 @@ def make_fleet(region, project_id, count):
 
 
 class FakeCloud(object):
-    """Answers requests.Session.request like IAM and APIG do, and records every call."""
+    """Answers HttpTransport.exchange like IAM and APIG do, and records every call."""
 
     def __init__(self, fleets=None, projects=None):
         self.fleets = fleets if fleets is not None else {
@@ -72,13 +72,10 @@ class FakeCloud(object):
         self._lock = threading.Lock()
 
     def _answer(self, status, body, headers=None):
-        response = requests.Response()
-        response.status_code = status
-        response._content = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
-        response.headers = CaseInsensitiveDict(headers or {"Content-Type": "application/json"})
-        return response
+        content = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
+        return status, CaseInsensitiveDict(headers or {"Content-Type": "application/json"}), content
 
-    def __call__(self, method, url, data=None, headers=None, **kwargs):
+    def __call__(self, method, url, body=None, headers=None):
         parts = urlsplit(url)
         query = dict(parse_qsl(parts.query))
         with self._lock:
@@ -87,7 +84,7 @@ class FakeCloud(object):
         for predicate, status, body in self.faults:
             if predicate(url):
                 if status is None:
-                    raise requests.exceptions.ConnectionError("connection refused")
+                    raise ConnectionRefusedError("connection refused")
                 return self._answer(status, body)
         if parts.path == "/v3/projects":
             region = query.get("name")
@@ -113,8 +110,8 @@ class FakeCloud(object):
 @pytest.fixture
 def cloud(monkeypatch):
     fake = FakeCloud()
-    # A class attribute that is not a function: called without the session as self.
-    monkeypatch.setattr(requests.Session, "request", mock.MagicMock(side_effect=fake))
+    # A class attribute that is not a function: called without the transport as self.
+    monkeypatch.setattr(HttpTransport, "exchange", mock.MagicMock(side_effect=fake))
     return fake
 
 
@@ -459,13 +456,13 @@ def test_password_auth_logs_in_once_per_project(plugin, cloud, tmp_path):
         return url.endswith("/v3/auth/tokens")
     original = cloud.__call__
 
-    def answer(method, url, data=None, headers=None, **kwargs):
+    def answer(method, url, body=None, headers=None):
         if iam(url):
-            scope = json.loads(data)["auth"]["scope"]
+            scope = json.loads(body)["auth"]["scope"]
             tokens.append(scope)
             return cloud._answer(201, {"token": {}}, {"X-Subject-Token": "tok-%d" % len(tokens)})
-        return original(method, url, data=data, headers=headers, **kwargs)
-    requests.Session.request.side_effect = answer
+        return original(method, url, body=body, headers=headers)
+    HttpTransport.exchange.side_effect = answer
     path = write_config(tmp_path, auth_token=None, iam_user="u", iam_password="pw-SECRET", iam_domain="dom")
     run(plugin, path)
     assert tokens == [{"domain": {"name": "dom"}}, {"project": {"id": "p-north"}}, {"project": {"id": "p-south"}}]
