@@ -30,9 +30,9 @@ import sys
 
 import pytest
 
-from harness.ansible import INSTALLED_COLLECTION, INSTALLED_COLLECTIONS
-from harness.etcd import etcd_single
-from harness.simulator import Simulator
+from apigw_support.ansible import INSTALLED_COLLECTION, INSTALLED_COLLECTIONS
+from apigw_support.etcd import etcd_single
+from apigw_support.simulator import Simulator
 
 NAMESPACE = 'apigw.router'
 MODULES = sorted(os.path.splitext(name)[0] for name in os.listdir(str(INSTALLED_COLLECTION / 'plugins' / 'modules'))

@@ -26,7 +26,7 @@ import os
 import pytest
 import yaml
 
-from harness.etcd import etcd_single
+from apigw_support.etcd import etcd_single
 from test_etcd_mode import APIS, EXPECTED, conn, expected_state, instance_state
 
 REFRESH = 'apigw.router.apigw_router_refresh'
@@ -99,7 +99,7 @@ def test_src_is_found_like_copy_on_the_controller(ansible, etcd, tmp_path):
         sync('files beside, same name as the role file', 'inst-beside-json', 'apis.json', prefix, etcd),
         sync('absolute', 'inst-abs', absolute, prefix, etcd),
         {'name': 'fleet', REFRESH: dict(mode='etcd', instances=[{'instance_id': 'inst-f1'}, {'instance_id': 'inst-f2'}],
-                                         src='in-playbook-dir.json', key_prefix=prefix, **conn(etcd))},
+                                        src='in-playbook-dir.json', key_prefix=prefix, **conn(etcd))},
         {'name': 'drift check', INFO: dict(instance_id='inst-dir', compare=True, src='in-playbook-dir.json',
                                            key_prefix=prefix, **conn(etcd))},
     ]
@@ -177,7 +177,7 @@ def test_src_is_transferred_to_a_remote_host(ansible, etcd, tmp_path):
     tasks = [
         sync('sync', 'inst-remote', 'apis.yml', prefix, etcd),
         {'name': 'fleet', REFRESH: dict(mode='etcd', instances=[{'instance_id': 'inst-r1'}, {'instance_id': 'inst-r2'}],
-                                         src='apis.yml', key_prefix=prefix, **conn(etcd))},
+                                        src='apis.yml', key_prefix=prefix, **conn(etcd))},
         {'name': 'drift check', INFO: dict(instance_id='inst-remote', compare=True, src='apis.yml',
                                            key_prefix=prefix, **conn(etcd))},
     ]
