@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BOOTSTRAP := bash hack/bootstrap.sh
 
-.PHONY: help demo test sanity units integration bench reliability changelog clean
+.PHONY: help demo test sanity units integration bench reliability changelog docs clean
 
 help:
 	@echo "make demo         local etcd + APIG simulator: refresh, sync, drift check"
@@ -15,6 +15,7 @@ help:
 	@echo "make bench        benchmarks"
 	@echo "make reliability  the slow suites (large data sets, repeated faults)"
 	@echo "make changelog    lint the fragments and preview the next release's notes"
+	@echo "make docs         the HTML docs site (modules, role, guides) in build/docs/build/html"
 	@echo "make clean        remove .venv, build/ and caches"
 
 demo:
@@ -55,6 +56,10 @@ changelog:
 	for p in galaxy.yml changelogs meta plugins roles; do if [ -e "$$p" ]; then cp -r "$$p" "$$dest"/; fi; done; \
 	cd "$$dest"; PATH="$$root/$(VENV)/bin:$$PATH" "$$root/$(VENV)/bin/antsibull-changelog" release; \
 	echo "--- release preview (nothing in the checkout changed) ---"; cat CHANGELOG.rst
+
+# hack/docs.sh bootstraps, installs requirements-docs.txt and builds with antsibull-docs + Sphinx.
+docs:
+	bash hack/docs.sh build
 
 clean:
 	bash hack/sanity.sh --clean

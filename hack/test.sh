@@ -45,6 +45,7 @@ stage sanity bash hack/sanity.sh
 stage units "$PY" -m pytest tests/unit
 stage integration "$PY" -m pytest tests/support/tests tests/integration -m "not slow"
 stage changelog .venv/bin/antsibull-changelog lint
+stage docs-lint bash hack/docs.sh lint
 
 print_summary
 exit "$failed"

@@ -96,5 +96,15 @@ options:
   src:
     description:
       - A JSON or YAML file holding a list of API resources, or a ListApisV2 answer (C({"total":..., "apis":[...]})).
+        A name ending in C(.yml) or C(.yaml) is read as YAML, any other as JSON.
+      - The file is on the controller and is found as M(ansible.builtin.copy) finds its O(ansible.builtin.copy#module:src)
+        - a relative path is searched for in the role's C(files/) directory, then beside the role's tasks, then in
+        C(files/) beside the playbook and in the playbook's directory. A missing file fails the task with the places
+        searched.
+      - When the module runs on the controller (C(connection=local), the usual case), it reads the file where it was
+        found. On another host, the file is copied into the task's temporary directory there, read, and removed with
+        it. The content never travels in the module's arguments, so a large file costs no templating.
+      - An absolute path that does not exist on the controller is passed on unchanged and read on the host that runs
+        the module; use this for a file that only that host has.
     type: path
 '''

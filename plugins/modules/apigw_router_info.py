@@ -25,6 +25,12 @@ extends_documentation_fragment:
   - apigw.router.etcd_connection
   - apigw.router.attributes
   - apigw.router.attributes.READ_ONLY
+attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the
+      controller.
+    support: full
+    details: The action plugin finds O(src) on the controller and, for a remote host, transfers it.
 requirements:
   - etcd-sdk-python (imported as C(pyetcd)) or etcd3
   - requests, when the source is ListApisV2
@@ -51,6 +57,9 @@ options:
       - Count routes that the source no longer has as drift to delete, as a sync with O(prune=true) would.
     type: bool
     default: true
+notes:
+  - Secrets (O(auth_token), O(secret_key), O(security_token), O(iam_password), O(etcd_password)) never appear in
+    results or messages.
 seealso:
   - module: apigw.router.apigw_router_refresh
 '''
@@ -88,6 +97,11 @@ msg:
   description: What was found, in one line.
   returned: always
   type: str
+instance_id:
+  description: The instance this result is about.
+  returned: single instance
+  type: str
+  sample: 1d2a5f7b0c9e4e0f8a3b6c2d9e8f7a6b
 count:
   description: Number of routes of the instance in etcd.
   returned: single instance
@@ -107,6 +121,13 @@ routes:
   elements: dict
 in_sync:
   description: Whether a sync from the source would change nothing.
+  returned: single instance, with O(compare=true)
+  type: bool
+manifest_in_sync:
+  description:
+    - Whether the stored manifest is the one a sync from the source would leave, that is whether it describes the
+      routes as they would be after the sync. V(false) with an empty RV(drift) means that only the manifest is missing
+      or stale, which a sync repairs.
   returned: single instance, with O(compare=true)
   type: bool
 drift:

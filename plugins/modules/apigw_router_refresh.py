@@ -31,6 +31,11 @@ extends_documentation_fragment:
   - apigw.router.attributes
   - apigw.router.attributes.CHECK_MODE_FULL
 attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the
+      controller.
+    support: full
+    details: The action plugin finds O(src) on the controller and, for a remote host, transfers it.
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in C(check_mode)), when in diff mode.
     support: partial
@@ -185,6 +190,11 @@ msg:
   description: What happened, in one line.
   returned: always
   type: str
+instance_id:
+  description: The instance this result is about.
+  returned: single instance
+  type: str
+  sample: 1d2a5f7b0c9e4e0f8a3b6c2d9e8f7a6b
 status:
   description: The last HTTP status of the refresh; -1 when no HTTP answer came (or in check mode).
   returned: O(mode=api), single instance

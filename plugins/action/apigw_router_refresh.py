@@ -1,0 +1,17 @@
+# -*- coding: utf-8 -*-
+# Copyright: apigw.router contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Finds O(src) on the controller the way ansible.builtin.copy does (see plugin_utils/_source_action.py).
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.apigw.router.plugins.plugin_utils._source_action import SourceFileAction
+
+
+class ActionModule(SourceFileAction):
+
+    def uses_src(self, args):
+        # Only the etcd mode reads a source; the api mode rejects src with its own message.
+        return args.get('mode') == 'etcd'
