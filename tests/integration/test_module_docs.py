@@ -207,7 +207,9 @@ SIM_CONFIG = {
         {'id': 'inst-a', 'generate': {'count': 3, 'seed': 1}},
         {'id': 'inst-b', 'generate': {'count': 3, 'seed': 2}},
     ]}],
-    'credentials': {'tokens': [{'name': 'ci-token', 'token': TOKEN, 'roles': ['op_svc_apig']}]},
+    'credentials': {'tokens': [{'name': 'ci-token', 'token': TOKEN, 'roles': ['op_svc_apig']}],
+                    'users': [{'name': 'docs-user', 'password': 'Docs-Passw0rd!', 'domain': 'docs-domain',
+                               'roles': ['op_svc_apig']}]},
 }
 # Keys every module result may have that Ansible itself adds or defines.
 ANSIBLE_KEYS = {'changed', 'failed', 'msg', 'invocation', 'diff', 'warnings', 'deprecations', 'exception', 'skipped'}
@@ -219,7 +221,9 @@ def representative_tasks(sim, etcd):
     """(module, task) pairs: each mode, single and fleet, with and without options that add keys."""
     api = dict(project_id=PROJECT, endpoint=sim.url, auth_token=TOKEN, retries=0)
     store = dict(etcd_endpoints=etcd.endpoints, key_prefix='/t/docs')
-    refresh, info = 'apigw_router_refresh', 'apigw_router_info'
+    refresh, info, login = 'apigw_router_refresh', 'apigw_router_info', 'apigw_iam_token'
+    password = dict(iam_endpoint=sim.url, iam_user='docs-user', iam_password='Docs-Passw0rd!',
+                    iam_domain='docs-domain', retries=0)
     fleet = [{'instance_id': 'inst-a'}, {'instance_id': 'inst-b'}]
     tasks = [
         (refresh, dict(instance_id='inst-a', **api)),
@@ -233,6 +237,8 @@ def representative_tasks(sim, etcd):
         (info, dict(instance_id='inst-a', compare=True, **dict(api, **store))),
         (info, dict(instance_id='inst-b', compare=True, fail_on_drift=True, apis=[], **store)),
         (info, dict(instances=fleet, compare=True, records=True, **dict(api, **store))),
+        (login, dict(project_id=PROJECT, **password)),
+        (login, dict(project_id=PROJECT, **dict(password, iam_password='wrong'))),
     ]
     return [(module, {'name': '%s %d' % (module, i), '%s.%s' % (NAMESPACE, module): args, 'ignore_errors': True})
             for i, (module, args) in enumerate(tasks)]
