@@ -54,7 +54,7 @@ changelog:
 	dest=$$tmp/ansible_collections/apigw/router; mkdir -p "$$dest"; \
 	for p in galaxy.yml changelogs meta plugins roles; do if [ -e "$$p" ]; then cp -r "$$p" "$$dest"/; fi; done; \
 	cd "$$dest"; PATH="$$root/$(VENV)/bin:$$PATH" "$$root/$(VENV)/bin/antsibull-changelog" release; \
-	echo "--- release preview (nothing in the checkout changed) ---"; cat CHANGELOG.rst
+	echo "--- release preview (nothing in the checkout changed) ---"; cat CHANGELOG.md
 
 clean:
 	bash hack/sanity.sh --clean
