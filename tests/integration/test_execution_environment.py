@@ -24,7 +24,7 @@ from importlib import metadata
 
 import yaml
 
-from harness.ansible import INSTALLED_COLLECTIONS, REPO_ROOT
+from apigw_support.ansible import INSTALLED_COLLECTIONS, REPO_ROOT
 
 BUILDER = os.path.join(os.path.dirname(sys.executable), 'ansible-builder')
 

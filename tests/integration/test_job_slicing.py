@@ -23,7 +23,7 @@ import yaml
 
 import pytest
 
-from harness.simulator import Simulator
+from apigw_support.simulator import Simulator
 
 # 300 module runs cost the controller several CPU-minutes in all (about a second each with
 # ansible-core 2.19): too long for the CI suite on two cores, so `make reliability` runs it.
