@@ -94,8 +94,9 @@ for _target in TARGETS:
         venv = os.path.join(session.create_tmp(), "target-%s" % target)
         if not os.path.exists(os.path.join(venv, "bin", "python")):
             session.run(pyenv_python(target), "-m", "venv", venv, external=True)
+        # requirements.txt, and python-etcd3 as in requirements-dev.txt: both etcd clients are tested
         session.run(os.path.join(venv, "bin", "python"), "-m", "pip", "install", "-q",
-                    "--disable-pip-version-check", "-r", "requirements.txt", external=True)
+                    "--disable-pip-version-check", "-r", "requirements.txt", "etcd3==0.12.0", external=True)
         # PYTHONPATH: `-p` imports the plugin before pytest.ini's pythonpath applies.
         run_smoke(session, env={"APIGW_TEST_TARGET_PYTHON": os.path.join(venv, "bin", "python"),
                                 "PYTHONPATH": os.path.join(ROOT, "tests", "integration")},
