@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BOOTSTRAP := bash hack/bootstrap.sh
 
-.PHONY: help demo test sanity units integration bench reliability changelog docs clean
+.PHONY: help demo test sanity units integration bench reliability changelog docs lint galaxy ee matrix matrix-ci clean
 
 help:
 	@echo "make demo         local etcd + APIG simulator: refresh, sync, drift check"
@@ -16,6 +16,10 @@ help:
 	@echo "make reliability  the slow suites (large data sets, repeated faults)"
 	@echo "make changelog    lint the fragments and preview the next release's notes"
 	@echo "make docs         the HTML docs site (modules, role, guides) in build/docs/build/html"
+	@echo "make lint         ansible-lint --profile production on the collection and its built tarball"
+	@echo "make galaxy       galaxy-importer (Galaxy's own import checks) on a freshly built tarball"
+	@echo "make ee           ansible-builder: the execution environment's build context and requirements"
+	@echo "make matrix       the tested matrix (noxfile.py): ansible-core 2.16-2.19, target Pythons, sanity"
 	@echo "make clean        remove .venv, build/ and caches"
 
 demo:
@@ -55,7 +59,30 @@ changelog:
 	dest=$$tmp/ansible_collections/apigw/router; mkdir -p "$$dest"; \
 	for p in galaxy.yml changelogs meta plugins roles; do if [ -e "$$p" ]; then cp -r "$$p" "$$dest"/; fi; done; \
 	cd "$$dest"; PATH="$$root/$(VENV)/bin:$$PATH" "$$root/$(VENV)/bin/antsibull-changelog" release; \
-	echo "--- release preview (nothing in the checkout changed) ---"; cat CHANGELOG.rst
+	echo "--- release preview (nothing in the checkout changed) ---"; cat CHANGELOG.md
+
+# The judges run from their own venv (build/venv-judges, requirements-judges.txt); the
+# tarball they judge is built from the checkout by hack/judges.sh itself.
+lint:
+	bash hack/judges.sh lint
+
+galaxy:
+	bash hack/judges.sh galaxy
+
+ee:
+	$(BOOTSTRAP)
+	$(PY) -m pytest tests/integration/test_execution_environment.py
+
+# Every cell uses the collection that bootstrap installed into build/collections.
+# `make matrix NOX_ARGS="-s smoke-2.16"` runs one session; `nox -l` lists them.
+matrix:
+	$(BOOTSTRAP)
+	$(VENV)/bin/nox -f noxfile.py $(NOX_ARGS)
+
+# What CI runs of the matrix: the oldest cell (the newest is the main suite).
+matrix-ci:
+	$(BOOTSTRAP)
+	$(VENV)/bin/nox -f noxfile.py -s smoke-2.16
 
 # hack/docs.sh bootstraps, installs requirements-docs.txt and builds with antsibull-docs + Sphinx.
 docs:
@@ -63,5 +90,5 @@ docs:
 
 clean:
 	bash hack/sanity.sh --clean
-	rm -rf $(VENV) build tests/output .pytest_cache .hypothesis changelogs/.plugin-cache.yaml
+	rm -rf $(VENV) build tests/output .pytest_cache .hypothesis .ansible changelogs/.plugin-cache.yaml
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

