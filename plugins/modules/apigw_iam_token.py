@@ -98,6 +98,8 @@ options:
     type: float
     default: 1.0
 notes:
+  - Secrets (O(iam_password)) never appear in the module's messages or logs; the token it returns is the one
+    value it hands out on purpose, so keep C(no_log) on the task.
   - The token is valid for the project it is scoped to, until RV(expires_at) (IAM issues tokens for 24 hours).
     A play that runs longer logs in again with this module.
   - Proxies from the environment (E(HTTPS_PROXY), E(HTTP_PROXY), E(NO_PROXY)) and a CA bundle from
@@ -151,6 +153,27 @@ msg:
   description: What happened, in one line (without the token).
   returned: always
   type: str
+status:
+  description: The HTTP status of IAM's last answer; -1 when no answer came.
+  returned: failure
+  type: int
+  sample: 401
+error_code:
+  description: The error code of IAM's answer, when it gave one.
+  returned: failure
+  type: str
+error_msg:
+  description: The error message of IAM's answer, when it gave one.
+  returned: failure
+  type: str
+request_id:
+  description: The request id of IAM's answer, when it gave one.
+  returned: failure
+  type: str
+attempts:
+  description: HTTP attempts made for the failing request (retries included).
+  returned: failure
+  type: int
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -159,14 +182,13 @@ from ansible_collections.apigw.router.plugins.module_utils._argspec import APIG_
 from ansible_collections.apigw.router.plugins.module_utils._iam_token import run_iam_token
 from ansible_collections.apigw.router.plugins.module_utils._runner import execute
 
-IAM_OPTIONS = ('region', 'iam_endpoint', 'iam_user', 'iam_password', 'iam_domain', 'validate_certs', 'ca_path',
+IAM_OPTIONS = ('region', 'cloud', 'iam_endpoint', 'iam_user', 'iam_password', 'iam_domain', 'validate_certs', 'ca_path',
                'timeout', 'retries', 'retry_delay')
 
 
 def argument_spec():
     spec = dict((name, APIG_CONNECTION[name]) for name in IAM_OPTIONS)
-    # cloud joins the shared connection options with fleet discovery; until then it is declared here.
-    spec.update(project_id=TARGET['project_id'], cloud=APIG_CONNECTION.get('cloud', dict(type='str')))
+    spec.update(project_id=TARGET['project_id'])
     return spec
 
 
