@@ -12,7 +12,7 @@ help:
 	@echo "make sanity       ansible-test sanity on a copy of the collection"
 	@echo "make units        unit tests"
 	@echo "make integration  integration suites (without the slow ones)"
-	@echo "make bench        benchmarks"
+	@echo "make bench        benchmarks (ARGS=\"--report\": the before/after report; ARGS=\"--list\")"
 	@echo "make reliability  the slow suites (large data sets, repeated faults)"
 	@echo "make changelog    lint the fragments and preview the next release's notes"
 	@echo "make docs         the HTML docs site (modules, role, guides) in build/docs/build/html"
@@ -44,7 +44,7 @@ integration:
 
 bench:
 	$(BOOTSTRAP)
-	bash hack/bench.sh
+	bash hack/bench.sh $(ARGS)
 
 reliability:
 	$(BOOTSTRAP)

@@ -22,6 +22,7 @@ ORDER = 20
 T_FLEET_S = 4.0         # 1,000 instances at 20 ms within 4 s of ansible-playbook wall time
 T_FLEET_VS_URI = 150.0  # ... at least 150x faster than an ansible.builtin.uri loop
 T_FLEET_VS_IDEAL = 2.0  # ... and within 2x of the ideal
+T_MODULE_VS_IDEAL = 1.5  # the module process alone within 1.5x of N x latency / concurrency
 
 
 def add_arguments(parser):
@@ -235,6 +236,12 @@ class FleetSection:
                                uri_med / wall_med, speedup >= T_FLEET_VS_URI, '%.0fx'))
             checks.append(('fleet form c=%d: fleet / ideal <= %.0fx' % (c, T_FLEET_VS_IDEAL), wall / ideal,
                            wall_med / ideal_med, wall / ideal <= T_FLEET_VS_IDEAL, '%.2fx'))
+            m = d['module'][c]
+            if m['wall']:
+                alone = n * lat / c
+                checks.append(('module process c=%d / its ideal (%.2f s) <= %.1fx' % (c, alone, T_MODULE_VS_IDEAL),
+                               m['wall'].head / alone, m['wall'].median / alone,
+                               m['wall'].head / alone <= T_MODULE_VS_IDEAL, '%.2fx'))
             for what, value, median, ok, fmt in checks:
                 rows.append([what, fmt % value, fmt % median, verdict(ok)])
                 targets.append({'section': 'fleet', 'target': what, 'value': value, 'median': median, 'met': ok,

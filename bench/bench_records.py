@@ -74,12 +74,12 @@ def _timed(func, arg):
     return time.perf_counter() - wall, time.process_time() - cpu, result
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,50000", help="comma-separated API counts")
     parser.add_argument("--repeat", type=int, default=5, help="runs per figure; the best is printed")
     parser.add_argument("--ref", action="append", default=[], help="also time _routes.py at this git ref")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     sys.path.insert(0, os.path.join(ROOT, "bench"))
     import datagen  # bench/datagen.py: the bench's API resources
@@ -116,6 +116,22 @@ def main():
                 size, label[:18], build_wall, manifest_wall, build_wall + manifest_wall,
                 build_cpu, manifest_cpu, build_cpu + manifest_cpu))
     return 0
+
+
+SECTION = "records"
+HELP = "record builder (build_records + manifest) in process, current vs --baseline REF"
+DEFAULT = False
+ORDER = 40
+
+
+def run(ctx):
+    """As a section of bench/run.py: the shared --sizes and --repeat, and the --baseline ref."""
+    args = ctx.args
+    argv = ["--sizes", ",".join(str(n) for n in args.sizes), "--repeat", str(max(args.repeat, 2))]
+    if getattr(args, "baseline", None):
+        argv += ["--ref", args.baseline]
+    print("\n== Section records: the record builder alone, current tree vs %s" % args.baseline)
+    main(argv)
 
 
 if __name__ == "__main__":

@@ -58,6 +58,26 @@ from pathlib import Path
 from common import BENCH_DIR, LIBRARIES, REPO, STAT, BenchError, Context, jsonable, render
 
 SHARED_QUICK = {'sizes': [1000], 'repeat': 1, 'concurrency': [16]}
+# --report: the before/after tables of the performance targets, in one run (best of 2).
+REPORT_SECTIONS = 'etcd,fleet,baseline,engine,inventory,records'
+REPORT = {'sizes': [10000, 50000], 'repeat': 2, 'stat': 'best', 'concurrency': [16],
+          'per_key_max': 0, 'per_key_subset': 500, 'no_profile': True}
+REPORT_FILE = REPO / 'build' / 'bench' / 'report.md'
+
+
+class Tee(object):
+    """stdout that also goes to the report file."""
+
+    def __init__(self, stream, handle):
+        self.stream, self.handle = stream, handle
+
+    def write(self, text):
+        self.handle.write(text)
+        return self.stream.write(text)
+
+    def flush(self):
+        self.handle.flush()
+        self.stream.flush()
 
 
 def int_list(text):
@@ -100,6 +120,10 @@ def parse_args(argv, sections):
     p.add_argument('--concurrency', type=int_list, default=[16, 64], help='fleet form concurrency values')
     p.add_argument('--quick', action='store_true',
                    help='smoke run: 1,000 routes, one repetition, concurrency 16, small loops, no profiles')
+    p.add_argument('--report', nargs='?', const=str(REPORT_FILE), metavar='FILE',
+                   help='the report of the performance targets, before (--baseline) and after: sections %s, '
+                        'sizes 10000,50000, best of 2 (unless given); stdout also written to FILE '
+                        '(default build/bench/report.md)' % REPORT_SECTIONS)
     p.add_argument('--json', metavar='FILE', help='also write every sample and summary as JSON')
     p.add_argument('--workdir', default=str(REPO / 'build' / 'bench'), help='where run directories are made')
     p.add_argument('--keep', action='store_true', help='keep the run directory (playbooks, logs, data)')
@@ -109,6 +133,12 @@ def parse_args(argv, sections):
             module.add_arguments(p)
     args = p.parse_args(argv)
     given = set(a.split('=')[0][2:].replace('-', '_') for a in argv if a.startswith('--'))
+    if args.report:
+        if 'sections' not in given:
+            args.sections = REPORT_SECTIONS
+        for dest, value in REPORT.items():
+            if dest not in given and (not args.quick or dest not in ('sizes', 'repeat')):
+                setattr(args, dest, value)
     if args.quick:
         quick = dict(SHARED_QUICK)
         for module in sections.values():
@@ -146,6 +176,21 @@ def main(argv=None):
         return 0
     STAT['name'] = args.stat
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
+    if args.report:
+        Path(args.report).parent.mkdir(parents=True, exist_ok=True)
+        with open(args.report, 'w') as handle:
+            handle.write('```\n')
+            sys.stdout = Tee(sys.stdout, handle)
+            try:
+                return measure(args, argv, sections)
+            finally:
+                sys.stdout = sys.stdout.stream
+                handle.write('```\n')
+                print('report written to %s' % args.report)
+    return measure(args, argv, sections)
+
+
+def measure(args, argv, sections):
     ctx = Context(args)
     started = time.monotonic()
     failed = True
