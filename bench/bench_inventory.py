@@ -103,6 +103,11 @@ def refreshed_once_each(sim, ids, what):
         raise SystemExit("%s: %d refresh PUTs answered 200 for %d instances" % (what, len(puts), len(ids)))
 
 
+def plain_value(value):
+    """A host variable of ``ansible-inventory --list``: values from the API come marked unsafe."""
+    return value.get("__ansible_unsafe") if isinstance(value, dict) else value
+
+
 def discover_and_refresh(sim, workdir, repeat, instances):
     """Seconds of (plugin + role with fleet_refresh_hosts, in one play) and of the fleet form given the list."""
     source = workdir / "refresh.apig_instances.yml"
@@ -110,12 +115,12 @@ def discover_and_refresh(sim, workdir, repeat, instances):
         "plugin": "apigw.router.apig_instances", "auth_token": TOKEN, "statuses": ["all"],
         "regions": [{"name": "cn-east-3", "endpoint": sim.url, "project_id": REFRESH_PROJECT}]}))
     listing = yaml.safe_load(timed_list(source, workdir)[1])
-    ids = sorted(v["apigw_instance_id"] for v in listing["_meta"]["hostvars"].values())
+    ids = sorted(plain_value(v["apigw_instance_id"]) for v in listing["_meta"]["hostvars"].values())
     if len(ids) != instances:
         raise SystemExit("discover-and-refresh: the plugin found %d instances, expected %d" % (len(ids), instances))
     role = [{"name": "discover and refresh", "hosts": "localhost", "gather_facts": False, "tasks": [{
         "name": "refresh", "ansible.builtin.include_role": {"name": "apigw.router.fleet_refresh"},
-        "vars": {"fleet_refresh_hosts": "{{ groups['all'] }}",
+        "vars": {"fleet_refresh_hosts": "{{ groups['apig_instances'] }}",
                  "fleet_refresh_options": {"auth_token": TOKEN}}}]}]
     by_hand = [{"name": "fleet form", "hosts": "localhost", "gather_facts": False, "tasks": [{
         "name": "refresh", "apigw.router.apigw_router_refresh": {
