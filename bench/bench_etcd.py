@@ -171,7 +171,7 @@ def main(argv=None):
 
 
 SECTION = 'engine'
-HELP = 'etcd engine alone (no Ansible) vs the raw client, incl. fleet I x R routes, current vs --baseline REF'
+HELP = 'etcd-mode fleet (50 x 2,000 routes) through the engine alone vs the raw client, current vs --baseline'
 DEFAULT = False
 ORDER = 35
 QUICK = {'engine_fleet': '5x200'}
@@ -180,12 +180,16 @@ QUICK = {'engine_fleet': '5x200'}
 def add_arguments(parser):
     parser.add_argument('--engine-fleet', default='50x2000', metavar='IxR',
                         help="section engine: instances x routes of the etcd-mode fleet case ('' to skip)")
+    parser.add_argument('--engine-sizes', default='', metavar='N,N',
+                        help='section engine: also single-instance syncs of these sizes (the etcd and baseline '
+                             'sections measure them through ansible-playbook)')
+    parser.add_argument('--engine-libraries', default='pyetcd', help='section engine: client libraries')
 
 
 def run(ctx):
-    """As a section of bench/run.py: the shared --sizes, --libraries, --repeat and --baseline."""
+    """As a section of bench/run.py: its own --engine-* options, the shared --repeat and --baseline."""
     args = ctx.args
-    argv = ['--sizes', ','.join(str(n) for n in args.sizes), '--libraries', ','.join(args.libraries),
+    argv = ['--sizes', args.engine_sizes, '--libraries', args.engine_libraries,
             '--fleet', args.engine_fleet, '--rounds', str(args.repeat)]
     if getattr(args, 'baseline', None):
         argv += ['--old-ref', args.baseline]
