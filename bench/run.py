@@ -51,6 +51,7 @@ import argparse
 import importlib
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -224,7 +225,13 @@ def measure(args, argv, sections):
     return 0
 
 
+def stop_on_sigterm(signum, frame):
+    # SystemExit unwinds through the finally blocks, which stop etcd and the simulator.
+    raise SystemExit(128 + signum)
+
+
 if __name__ == '__main__':
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
         sys.exit(main())
     except BenchError as exc:
