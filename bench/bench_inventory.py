@@ -82,7 +82,7 @@ def timed_playbook(plays, workdir, name, inventory=None, extra_vars=None):
     path = workdir / ("%s.yml" % name)
     path.write_text(yaml.safe_dump(plays))
     command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), str(path),
-               "-i", str(inventory) if inventory else "localhost,",
+               "-i", str(inventory) if inventory else "localhost,", "-c", "local",
                "-e", "ansible_python_interpreter=%s" % sys.executable]
     if extra_vars:
         vars_file = workdir / ("%s.vars.yml" % name)
