@@ -79,6 +79,12 @@ _identifier_match = IDENTIFIER_RE.match
 # One encoder for every call: json.dumps with these options would build a new one each time.
 # Its encode() keeps no state between calls, so it is safe to share between threads.
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+# The same without sorting or the cycle check, for the records of the generated builders only:
+# their dicts are filled in sorted key order and hold nothing but fresh dicts and lists, str,
+# int and bool, so the bytes are canonical_json's (a property test over the golden corpus
+# pins this).
+_RECORD_ENCODER = json.JSONEncoder(sort_keys=False, separators=(",", ":"), ensure_ascii=False,
+                                   allow_nan=False, check_circular=False)
 
 
 def canonical_json(obj):
@@ -233,6 +239,20 @@ def _envs(value, name, problems, api, published):
         return _OMIT  # the publication fields of an unpublished API are not looked at
     names = api.get("run_env_name")
     publish_ids = api.get("publish_id")
+    # The common case first: one environment (an identifier has no '|'), and a name and a
+    # publish id that are plain one-part strings or absent. The general code below returns
+    # the same for it.
+    if (type(value) is str and _identifier_match(value)
+            and (names is None or type(names) is str and "|" not in names and len(names) <= MAX_FIELD_BYTES
+                 and names.isascii())
+            and (publish_ids is None or type(publish_ids) is str and "|" not in publish_ids
+                 and len(publish_ids) <= MAX_FIELD_BYTES and publish_ids.isascii())):
+        env = {"id": value}  # keys in sorted order, see _RECORD_ENCODER
+        if names:
+            env["name"] = names
+        if publish_ids:
+            env["publish_id"] = publish_ids
+        return [env]
     if not (type(value) is str and len(value) <= MAX_FIELD_BYTES and value.isascii()
             and (names is None or type(names) is str and len(names) <= MAX_FIELD_BYTES and names.isascii())
             and (publish_ids is None or type(publish_ids) is str and len(publish_ids) <= MAX_FIELD_BYTES
@@ -287,7 +307,7 @@ def _backend(value, name, problems, api, published):
     if not isinstance(value, dict):
         problems.append("backend_api must be a dict, got %s" % _show(value))
         return _OMIT
-    return _fill(value, _BACKEND_FIELDS, {}, problems, published) or _OMIT
+    return _backend_record(value, problems, published) or _OMIT
 
 
 # ---------------------------------------------------------------------------
@@ -325,45 +345,84 @@ _BACKEND_FIELDS = (
 )
 
 
-def _fill(obj, rows, out, problems, published):
-    """``out`` filled from ``obj`` by ``rows``; None when a row appended problems.
+# The builders are generated from the tables once, at import (as dataclasses generate
+# __init__): one straight-line function per table, a local per row, so the hot loop does
+# no per-row interpretation (tuple unpacking, check dispatch) and no per-row dict store.
+# The tables stay the single source of truth; record_builder_source() shows the code.
+#
+# A generated builder reads the rows in table order, so problems are reported in that
+# order. A value passing the inline test of its check (_INLINE_TESTS: the check's common
+# case, which it would return unchanged) is kept; any other value goes to the check itself,
+# which words the problems. The record is then filled in sorted key order, so that
+# _RECORD_ENCODER, which does not sort, gives canonical_json's bytes.
 
-    The common cases of the checks (an exact str, int or bool that is fine) are inlined
-    for speed: the checks would return the same.
-    """
-    before = len(problems)
-    get = obj.get
-    for key, source, name, check, required in rows:
-        value = get(source)
-        if value is None:
-            if required and (published or required == _ALWAYS):
-                problems.append("%s is missing%s" % (
-                    name, " (required for a published API)" if required == _PUBLISHED else ""))
-            continue
-        if check is _string:
-            if type(value) is str and len(value) <= MAX_FIELD_BYTES and value.isascii():
-                out[key] = value
-                continue
-        elif check is _integer:
-            if type(value) is int and _INT_MIN <= value <= _INT_MAX:
-                out[key] = value
-                continue
-        elif check is _method:
-            if type(value) is str and value in _METHODS:
-                out[key] = value
-                continue
-        elif check is _boolean:
-            if value is True or value is False:
-                out[key] = value
-                continue
-        elif check is _identifier:
-            if type(value) is str and _identifier_match(value):
-                out[key] = value
-                continue
-        value = check(value, name, problems, obj, published)
-        if value is not _OMIT:
-            out[key] = value
-    return out if len(problems) == before else None
+_INLINE_TESTS = {
+    _string: "type({v}) is str and len({v}) <= %d and {v}.isascii()" % MAX_FIELD_BYTES,
+    _integer: "type({v}) is int and %d <= {v} <= %d" % (_INT_MIN, _INT_MAX),
+    _method: "type({v}) is str and {v} in _METHODS",
+    _boolean: "{v} is True or {v} is False",
+    _identifier: "type({v}) is str and _identifier_match({v})",
+    _uri: "type({v}) is str and {v}[:1] == '/' and len({v}) <= %d and {v}.isascii() and not _control({v})"
+          % MAX_URI_BYTES,
+}
+# What a missing value appends, by the row's required: the lines under "if value is None:".
+_MISSING = {
+    _OPTIONAL: ("pass",),
+    _PUBLISHED: ("if published:", "    problems.append(%r)" % "{name} is missing (required for a published API)"),
+    _ALWAYS: ("problems.append(%r)" % "{name} is missing",),
+}
+
+
+def _builder_source(func_name, rows, constants):
+    """Source of ``func_name(obj, problems, published)``: the record ``rows`` build from dict
+    ``obj`` plus ``constants``, or None after appending the problems of ``obj``."""
+    lines = ["def %s(obj, problems, published):" % func_name,
+             "    before = len(problems)",
+             "    get = obj.get"]
+    for number, (key, source, name, check, required) in enumerate(rows):
+        value = "v%d" % number
+        lines.append("    %s = get(%r)  # -> %r" % (value, source, key))
+        lines.append("    if %s is None:" % value)
+        lines.extend("        " + line.format(name=name) for line in _MISSING[required])
+        inline = _INLINE_TESTS.get(check)
+        lines.append("    elif not (%s):" % inline.format(v=value) if inline else "    else:")
+        lines.append("        %s = %s(%s, %r, problems, obj, published)" % (value, check.__name__, value, name))
+        lines.append("        if %s is _OMIT:" % value)
+        lines.append("            %s = None" % value)
+    lines.append("    if len(problems) != before:")
+    lines.append("        return None")
+    lines.append("    out = {}")
+    values = dict((row[0], "v%d" % number) for number, row in enumerate(rows))
+    for key in sorted(list(values) + list(constants)):
+        if key in constants:
+            lines.append("    out[%r] = %r" % (key, constants[key]))
+        else:
+            lines.append("    if %s is not None:" % values[key])
+            lines.append("        out[%r] = %s" % (key, values[key]))
+    lines.append("    return out")
+    return "\n".join(lines) + "\n"
+
+
+def _compile_builder(func_name, rows, constants):
+    namespace = {"_OMIT": _OMIT, "_METHODS": _METHODS, "_identifier_match": _identifier_match,
+                 "_control": _CONTROL_RE.search}
+    namespace.update((row[3].__name__, row[3]) for row in rows)
+    # The source is made here from the tables above, never from input.
+    exec(_builder_source(func_name, rows, constants), namespace)  # pylint: disable=exec-used
+    return namespace[func_name]
+
+
+_BUILDERS = (
+    ("_api_record", _API_FIELDS, {"schema": SCHEMA}),
+    ("_backend_record", _BACKEND_FIELDS, {}),
+)
+_api_record = _compile_builder(*_BUILDERS[0])
+_backend_record = _compile_builder(*_BUILDERS[1])
+
+
+def record_builder_source():
+    """The source of the generated builders, for reading and review."""
+    return "\n\n".join(_builder_source(*builder) for builder in _BUILDERS)
 
 
 def _item(index, api, problems):
@@ -377,8 +436,8 @@ def _item(index, api, problems):
         return None
     before = len(problems)
     published = api.get("run_env_id") not in (None, "")
-    record = _fill(api, _API_FIELDS, {"schema": SCHEMA}, problems, published)
-    if len(problems) > before:
+    record = _api_record(api, problems, published)
+    if record is None:  # the builder appended problems
         label = _label(index, api)
         problems[before:] = ["%s: %s" % (label, p) for p in problems[before:]]
         return None
@@ -435,7 +494,7 @@ def build_records(apis):
     problems = []
     first_index = {}
     routes = {}
-    encode = _ENCODER.encode
+    encode = _RECORD_ENCODER.encode
     item = _item
     for index, api in enumerate(apis):
         before = len(problems)
