@@ -55,6 +55,7 @@ from ansible_collections.apigw.router.plugins.module_utils._validation import (
     REQ_METHODS,
     check_identifier,
     check_key_prefix,
+    describe,
 )
 
 SCHEMA = 1
@@ -95,18 +96,6 @@ def canonical_json(obj):
 # ---------------------------------------------------------------------------
 # messages
 
-def _show(value, limit=40):
-    """A bounded rendering of a bad value; containers by type only (they may be huge or cyclic)."""
-    if isinstance(value, str):
-        if len(value) > limit:
-            return "%r...(%d chars)" % (value[:limit], len(value))
-        return repr(value)
-    if value is None or isinstance(value, (bool, int, float)):
-        text = repr(value)
-        return text if len(text) <= limit else text[:limit] + "...(%d digits)" % len(text)
-    return "a %s" % type(value).__name__
-
-
 def _label(index, api):
     where = "apis[%s]" % index if index is not None else "api"
     api_id = api.get("id") if isinstance(api, dict) else None
@@ -114,7 +103,7 @@ def _label(index, api):
         return "%s (id %s)" % (where, api_id)
     if api_id is None:
         return "%s (no id)" % where
-    return "%s (id %s)" % (where, _show(api_id))
+    return "%s (id %s)" % (where, describe(api_id))
 
 
 def _raise_problems(problems, what):
@@ -144,7 +133,7 @@ def _fits(value, name, problems, max_bytes):
         try:
             size = len(value.encode("utf-8"))
         except UnicodeEncodeError:
-            problems.append("%s %s is not valid Unicode (lone surrogate)" % (name, _show(value)))
+            problems.append("%s %s is not valid Unicode (lone surrogate)" % (name, describe(value)))
             return False
     if size > max_bytes:
         problems.append("%s is %d bytes long: at most %d are allowed" % (name, size, max_bytes))
@@ -157,7 +146,7 @@ def _string(value, name, problems, obj=None, published=None, max_bytes=MAX_FIELD
         return value
     if isinstance(value, str):
         return value if _fits(value, name, problems, max_bytes) else _OMIT
-    problems.append("%s must be a string, got %s" % (name, _show(value)))
+    problems.append("%s must be a string, got %s" % (name, describe(value)))
     return _OMIT
 
 
@@ -167,7 +156,7 @@ def _method(value, name, problems, obj=None, published=None):
     if _string(value, name, problems) is _OMIT:
         return _OMIT
     if value not in REQ_METHODS:
-        problems.append("%s %s is not one of %s" % (name, _show(value), ", ".join(REQ_METHODS)))
+        problems.append("%s %s is not one of %s" % (name, describe(value), ", ".join(REQ_METHODS)))
         return _OMIT
     return value
 
@@ -179,9 +168,9 @@ def _uri(value, name, problems, obj=None, published=None):
     if _string(value, name, problems, max_bytes=MAX_URI_BYTES) is _OMIT:
         return _OMIT
     if not value.startswith("/"):
-        problems.append("%s %s must start with '/'" % (name, _show(value)))
+        problems.append("%s %s must start with '/'" % (name, describe(value)))
     elif _CONTROL_RE.search(value):
-        problems.append("%s %s must not contain control characters" % (name, _show(value)))
+        problems.append("%s %s must not contain control characters" % (name, describe(value)))
     else:
         return value
     return _OMIT
@@ -209,7 +198,7 @@ def _integer(value, name, problems, obj=None, published=None):
         return value
     result = _as_int(value)
     if result is None:
-        problems.append("%s must be an integer, got %s" % (name, _show(value)))
+        problems.append("%s must be an integer, got %s" % (name, describe(value)))
         return _OMIT
     return result
 
@@ -217,7 +206,7 @@ def _integer(value, name, problems, obj=None, published=None):
 def _boolean(value, name, problems, obj=None, published=None):
     if value is True or value is False:
         return value
-    problems.append("%s must be true or false, got %s" % (name, _show(value)))
+    problems.append("%s must be true or false, got %s" % (name, describe(value)))
     return _OMIT
 
 
@@ -225,7 +214,7 @@ def _identifier(value, name, problems, obj=None, published=None):
     if isinstance(value, str) and IDENTIFIER_RE.match(value):
         return value
     problems.append("%s %s is not a valid identifier: it must match %s"
-                    % (name, _show(value), IDENTIFIER_RE.pattern.replace("\\Z", "$")))
+                    % (name, describe(value), IDENTIFIER_RE.pattern.replace("\\Z", "$")))
     return _OMIT
 
 
@@ -283,7 +272,7 @@ def _envs(value, name, problems, api, published):
     seen = set()
     for env_id in ids:
         if not _identifier_match(env_id):
-            problems.append("run_env_id part %s is not a valid environment id" % _show(env_id))
+            problems.append("run_env_id part %s is not a valid environment id" % describe(env_id))
             paired = False
         elif env_id in seen:
             problems.append("run_env_id names environment %s twice" % env_id)
@@ -305,7 +294,7 @@ def _envs(value, name, problems, api, published):
 
 def _backend(value, name, problems, api, published):
     if not isinstance(value, dict):
-        problems.append("backend_api must be a dict, got %s" % _show(value))
+        problems.append("backend_api must be a dict, got %s" % describe(value))
         return _OMIT
     return _backend_record(value, problems, published) or _OMIT
 
@@ -432,7 +421,7 @@ def _item(index, api, problems):
     """
     if not isinstance(api, dict):
         problems.append("%s must be a dict (an API resource), got %s"
-                        % ("apis[%s]" % index if index is not None else "api", _show(api)))
+                        % ("apis[%s]" % index if index is not None else "api", describe(api)))
         return None
     before = len(problems)
     published = api.get("run_env_id") not in (None, "")
@@ -478,7 +467,7 @@ def api_id_of(key):
         key = key.decode("utf-8")
     head, sep, api_id = key.rpartition("/apis/")
     if not sep or not IDENTIFIER_RE.match(api_id):
-        raise ValueError("%s is not a route key" % _show(key, 200))
+        raise ValueError("%s is not a route key" % describe(key, 200))
     return api_id
 
 
@@ -490,7 +479,7 @@ def build_records(apis):
     all problems are collected and one ValidationError reports the first few and the count.
     """
     if not isinstance(apis, (list, tuple)):
-        raise ValidationError("apis must be a list of API resources, got %s" % _show(apis))
+        raise ValidationError("apis must be a list of API resources, got %s" % describe(apis))
     problems = []
     first_index = {}
     routes = {}
