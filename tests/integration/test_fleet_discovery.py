@@ -77,3 +77,44 @@ def test_fleet_inventory_playbook_logs_in_once(sim, log, ansible, tmp_path):
     assert "%d instances, %d changed, 0 failed" % (len(running), len(running)) in run.task("Show the summary")["msg"]
     assert ansible.find_in_captures(PASSWORD) == []
     assert ansible.find_in_captures("MIIsim") == []  # neither the issued token nor the plugin's
+
+
+# -- the modules look the project up from the region (no project_id) -------------------------
+
+def _refresh(sim, **options):
+    return dict({"endpoint": sim.url, "iam_endpoint": sim.url, "auth_token": TOKEN, "retries": 0}, **options)
+
+
+def test_refresh_module_looks_projects_up_once_per_region_per_run(sim, log, ansible):
+    north, south = expected_ids(NORTH)[:3], expected_ids(SOUTH)[:3]
+    ansible.run_tasks([
+        {"name": "single", "apigw.router.apigw_router_refresh": _refresh(
+            sim, instance_id=north[0], region="cn-north-4")},
+        {"name": "fleet", "apigw.router.apigw_router_refresh": _refresh(sim, region="cn-north-4", instances=[
+            {"instance_id": i} for i in north] + [{"instance_id": i, "region": "cn-south-1"} for i in south])},
+    ]).assert_success()
+    entries = log()
+    # one look-up per region per module run: cn-north-4 in both runs, cn-south-1 in the fleet run
+    assert sorted(e["query"] for e in entries if e["resource"] == "projects") == [
+        "name=cn-north-4", "name=cn-north-4", "name=cn-south-1"]
+    puts = [e for e in entries if e["method"] == "PUT"]
+    assert collections.Counter(e["instance_id"] for e in puts) == dict(
+        [(i, 1) for i in north[1:] + south] + [(north[0], 2)])
+    for entry in puts:
+        project = PROJECT_OF[entry["instance_id"]]
+        assert entry["project_id"] == project and "/%s/" % project in entry["path"], entry
+    assert not ansible.find_in_captures(TOKEN)
+
+
+@pytest.mark.parametrize("region, count", [("eu-west-0", 0), ("cn-east-9", 2)])
+def test_refresh_module_refuses_a_region_without_exactly_one_project(ansible, tmp_path, region, count):
+    config = {"projects": [
+        {"id": "2a2b2c3d4e5f60718293a4b5c6d7e8%02d" % n, "name": "cn-east-9",
+         "instances": [{"id": "dup-%d" % n, "generate": {"count": 1, "seed": n}}]} for n in (1, 2)],
+        "credentials": CONFIG["credentials"]}
+    with Simulator(config, workdir=tmp_path / "sim") as sim:
+        run = ansible.run_tasks([{"name": "refused", "apigw.router.apigw_router_refresh": _refresh(
+            sim, instances=[{"instance_id": "dup-1", "region": region}])}]).assert_failure()
+        msg = run.task("refused")["msg"]
+        assert "region %s" % region in msg and "lists %d projects" % count in msg, msg
+        assert [e["resource"] for e in sim.requests()] == ["projects"]  # nothing refreshed
