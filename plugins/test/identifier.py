@@ -13,7 +13,7 @@ short_description: Whether a value is a valid instance or project ID for this co
 description:
   - True when the value is a string that the modules accept as C(instance_id) or C(project_id)
     (letters, digits, C(_) and C(-), 1 to 64 characters, starting with a letter or digit).
-  - The same rule as the modules: the role M(apigw.router.fleet_refresh) checks a whole fleet with it
+  - The same rule as the modules; the role C(apigw.router.fleet_refresh) checks a whole fleet with it
     before the first batch is sent.
 options:
   _input:
