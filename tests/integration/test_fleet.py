@@ -471,11 +471,11 @@ def _inventory_playbook():
 def test_inventory_form_one_put_per_host(ansible, sim, log, tmp_path):
     hosts = FLEET[:30]  # f-007 flakes once, f-013 always answers 503
     inventory = tmp_path / "fleet-hosts.yml"
-    inventory.write_text(yaml.safe_dump({"apig_fleet": {
+    inventory.write_text(yaml.safe_dump({"apig_instances": {
         "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-                 "apig_project_id": PROJECT, "apig_endpoint": sim.url},
+                 "apigw_project_id": PROJECT, "apigw_endpoint": sim.url},
         # host name = instance ID for most; one host names its instance explicitly
-        "hosts": dict({i: {} for i in hosts[1:]}, **{"first-host": {"apig_instance_id": hosts[0]}})}}))
+        "hosts": dict({i: {} for i in hosts[1:]}, **{"first-host": {"apigw_instance_id": hosts[0]}})}}))
     run = ansible.run(_inventory_playbook(), extra_vars={"apig_token": TOKEN, "apig_auth_token": "{{ apig_token }}"},
                       args=["-i", str(inventory), "--forks", "10"]).assert_failure()  # f-013 fails
     results = {r.host: r for r in run.tasks("Refresh this instance's router")}
@@ -493,7 +493,7 @@ def test_example_inventory_in_check_mode(ansible, sim, log):
     """The shipped example inventory parses and drives the playbook (check mode: nothing sent)."""
     run = ansible.run(_inventory_playbook(), check=True,
                       extra_vars={"apig_auth_token": "{{ apig_token }}", "apig_token": TOKEN,
-                                  "apig_endpoint": sim.url},
+                                  "apigw_endpoint": sim.url},
                       args=["-i", os.path.join(PLAYBOOKS, "inventory", "fleet.yml")]).assert_success()
     results = run.tasks("Refresh this instance's router")
     assert sorted(r.host for r in results) == sorted(

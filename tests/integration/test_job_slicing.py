@@ -7,7 +7,7 @@
 A sliced job template runs N jobs at once, each over a disjoint slice of the inventory's hosts
 (host i in slice i mod N). Here N real ``ansible-playbook`` processes of the shipped
 ``playbooks/fleet_inventory.yml`` run at the same time over one static inventory of 300
-instances (every host carrying its own ``apig_*`` variables), each limited to its slice with
+instances (every host carrying its own ``apigw_*`` variables), each limited to its slice with
 ``--limit @file``. The simulator's request log, not the playbooks' output, shows that every
 instance was refreshed exactly once and that no slice touched another slice's instance.
 """
@@ -55,11 +55,11 @@ def sim(tmp_path_factory):
 
 
 def static_inventory(sim_url):
-    """300 hosts, each with its own apig_* host variables (as an AWX inventory source syncs them)."""
-    return {"apig_fleet": {
+    """300 hosts, each with its own apigw_* host variables (as an AWX inventory source syncs them)."""
+    return {"apig_instances": {
         "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-        "hosts": {host: {"apig_instance_id": INSTANCES[host], "apig_project_id": PROJECT,
-                         "apig_endpoint": sim_url, "apig_refresh_resources": ["apis"]}
+        "hosts": {host: {"apigw_instance_id": INSTANCES[host], "apigw_project_id": PROJECT,
+                         "apigw_endpoint": sim_url, "apig_refresh_resources": ["apis"]}
                   for host in HOSTS}}}
 
 

@@ -13,16 +13,17 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
-import re
 
 import yaml
 
 from apig_sim import data, fleet
+from apig_sim.auth import import_collection_module
 from apig_sim.faults import FaultError, IAM_TARGET, normalise_plan
 
 REFRESH_RESOURCES = ("apis", "acls", "vpcs", "throttles", "tenants", "signatures", "certs")
-# The same pattern the collection enforces: ids end up in paths and etcd keys.
-ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
+# The rule the collection enforces (ids end up in paths and etcd keys), taken from the collection
+# itself so that the two cannot drift apart.
+ID_RE = import_collection_module("_validation").IDENTIFIER_RE
 
 DEFAULT_SETTINGS = {
     "token_ttl": 86400,          # IAM tokens live 24 hours
