@@ -24,7 +24,7 @@ description:
     permission get an empty list too, since the API does not answer 403 for it.
   - The configuration file name must end with C(apig_instances.yml) or C(apig_instances.yaml).
 author:
-  - apigw.router contributors
+  - apigw.router maintainers (@apigw-router)
 extends_documentation_fragment:
   - constructed
   - inventory_cache
