@@ -75,7 +75,7 @@ def _timed(func, arg):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--sizes", default="10000,50000", help="comma-separated API counts")
     parser.add_argument("--repeat", type=int, default=5, help="runs per figure; the best is printed")
     parser.add_argument("--ref", action="append", default=[], help="also time _routes.py at this git ref")

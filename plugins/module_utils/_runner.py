@@ -122,10 +122,6 @@ def _apig_target(target, where, params):
         _named(where, "region", check_region, region)
     if cloud:
         _named(where, "cloud", cloud_of, region, cloud)
-    endpoint = target["endpoint"]
-    if not endpoint and region:
-        endpoint = apig_endpoint(region, cloud)
-    target["base_url"] = _named(where, "endpoint", base_url, endpoint)
     if target["project_id"]:
         check_identifier(where + "project_id", target["project_id"])
     elif not region:
@@ -135,6 +131,10 @@ def _apig_target(target, where, params):
         # Looked up at run time, once per region: the project named after the region.
         target["iam_endpoint"] = _named(where, "iam_endpoint", check_http_url, "iam_endpoint",
                                         params.get("iam_endpoint") or iam_endpoint(region, cloud))
+    endpoint = target["endpoint"]
+    if not endpoint and region:
+        endpoint = apig_endpoint(region, cloud)
+    target["base_url"] = _named(where, "endpoint", base_url, endpoint)
 
 
 def _etcd_target(target, where, item, params):

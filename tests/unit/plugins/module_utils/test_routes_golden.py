@@ -33,8 +33,8 @@ def _load_generator():
 
 corpus = _load_generator()
 EXPECTED = corpus.load(os.path.join(HERE, "expected.json.gz"))
-VALID = [(name, apis) for name, apis in corpus.valid_cases()]
-MALFORMED = [(name, apis) for name, apis in corpus.malformed_cases()]
+VALID = list(corpus.valid_cases())
+MALFORMED = list(corpus.malformed_cases())
 FROZEN = dict((line["name"], line) for line in EXPECTED)
 
 
