@@ -174,6 +174,9 @@ options:
     description:
       - Give every host C(ansible_connection=local). An APIG instance is not an SSH host; its tasks call the
         management API from the controller.
+      - Such hosts also get C(ansible_python_interpreter={{ ansible_playbook_python }}), as Ansible's implicit
+        C(localhost) does, so that the modules run on the Python that has this collection's requirements.
+        To use another interpreter, set it with O(compose), in C(host_vars), or as an extra variable.
     type: bool
     default: true
 notes:
@@ -346,6 +349,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self.inventory.add_host(name, group=group)
             if local:
                 self.inventory.set_variable(name, "ansible_connection", "local")
+                # As for the implicit localhost: the modules run on ansible-playbook's own Python,
+                # where requests and the etcd client were installed, not on a discovered one.
+                self.inventory.set_variable(name, "ansible_python_interpreter", "{{ ansible_playbook_python }}")
             for key, value in variables.items():
                 # From the API (and the user's own endpoints): never templated.
                 self.inventory.set_variable(name, key, wrap_var(value))

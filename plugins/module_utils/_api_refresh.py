@@ -18,7 +18,7 @@ WORKING = "working"
 
 def refresh_instance(router_api, instance_id, resources, wait=False, wait_timeout=300, wait_sleep=2,
                      check_mode=False, clock=time.monotonic, sleep=time.sleep):
-    """Refresh ``resources`` of one instance; return the result dict of SPEC's API mode.
+    """Refresh ``resources`` of one instance; return the result dict of API mode (RETURN of apigw_router_refresh).
 
     Raises nothing for an API failure: a failed refresh is a result with ``failed: true``,
     so that the fleet form can report it next to the others.

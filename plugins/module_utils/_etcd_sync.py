@@ -20,7 +20,8 @@ Guarantees:
   read is a conflict, answered by reading and planning again (bounded), never by
   overwriting.
 - Nothing outside the instance's ``apis/`` prefix is deleted; the only other key written
-  is the manifest, in the last transaction, and only when its bytes change.
+  is the manifest, in the last transaction, whenever routes are written (its mod_revision
+  then proves the next no-op) or its bytes change.
 - The result reports only what committed transactions did, also when a later
   transaction fails: the exception then carries ``created``/``updated``/``deleted``/
   ``revision``/``changed`` of the part that was applied.

@@ -35,7 +35,7 @@ from ansible_collections.apigw.router.plugins.module_utils._errors import (
     ApiError, MissingLibraryError, ValidationError)
 from ansible_collections.apigw.router.plugins.module_utils._retry import NO_ANSWER, RetryPolicy, parse_retry_after
 
-USER_AGENT = "apigw.router/0.1.0"
+USER_AGENT = "apigw.router/0.2.0"
 
 # What a failed status means, for the message; 403 is refined by its error code below.
 STATUS_PHRASES = {

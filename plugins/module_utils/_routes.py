@@ -7,7 +7,7 @@
 """API resources -> route records, their canonical bytes, etcd keys and the manifest.
 
 Pure functions, no I/O. The layout is a contract with the gateway's router
-(SPEC "ETCD layout written in etcd mode"):
+(docs/docsite/rst/guide_etcd_layout.rst):
 
 - route key   ``<key_prefix>/<instance_id>/apis/<api_id>``
 - route value ``canonical_json(route_record(api))``

@@ -253,6 +253,7 @@ def test_hostvars_are_prefixed_unsafe_and_local(plugin, cloud, tmp_path):
     host = inventory.get_host("cnsouth10000")
     variables = host.vars
     assert variables["ansible_connection"] == "local"
+    assert variables["ansible_python_interpreter"] == "{{ ansible_playbook_python }}"
     expected = {
         "apigw_instance_id": "cnsouth10000", "apigw_instance_name": "gw-cn-south-1-0000",
         "apigw_project_id": "p-south", "apigw_region": "cn-south-1", "apigw_endpoint": API_SOUTH,
@@ -286,6 +287,7 @@ def test_create_time_is_iso_8601(plugin, cloud, tmp_path):
 def test_local_connection_false(plugin, cloud, tmp_path):
     inventory = run(plugin, write_config(tmp_path, regions=["cn-south-1"], local_connection=False))
     assert "ansible_connection" not in inventory.get_host("cnsouth10000").vars
+    assert "ansible_python_interpreter" not in inventory.get_host("cnsouth10000").vars
 
 
 def test_include_details(plugin, cloud, tmp_path):
