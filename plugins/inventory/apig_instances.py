@@ -226,6 +226,7 @@ from ansible_collections.apigw.router.plugins.module_utils._instances_api import
     Discovery, HostFilter, check_hostnames, check_statuses, host_name, hostvars, resolve_regions,
     strip_internal)
 from ansible_collections.apigw.router.plugins.module_utils._retry import RetryPolicy
+from ansible_collections.apigw.router.plugins.module_utils._validation import HTTP_SETTING_RANGES, check_range
 
 display = Display()
 
@@ -282,12 +283,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _settings(self):
         """Every option checked offline, before any request."""
-        for name, low, high in (("timeout", 0.001, None), ("retries", 0, 100), ("retry_delay", 0, 3600),
-                                ("details_concurrency", 1, MAX_DETAILS_CONCURRENCY)):
-            value = self.get_option(name)
-            if value < low or (high is not None and value > high):
-                bound = "at least %s" % low if high is None else "between %s and %s" % (low, high)
-                raise ApigwRouterError("%s must be %s, not %s" % (name, bound, value))
+        for name, low, high in HTTP_SETTING_RANGES + (("details_concurrency", 1, MAX_DETAILS_CONCURRENCY),):
+            check_range(name, self.get_option(name), low, high)
         regions = resolve_regions(self.get_option("regions"), self.get_option("cloud"),
                                   self.get_option("iam_endpoint"))
         params = dict((name, self.get_option(name)) for name in AUTH_OPTIONS)

@@ -17,16 +17,13 @@ from ansible_collections.apigw.router.plugins.module_utils._errors import Valida
 from ansible_collections.apigw.router.plugins.module_utils._http_client import HttpTransport, check_http_url
 from ansible_collections.apigw.router.plugins.module_utils._projects import ProjectLookup
 from ansible_collections.apigw.router.plugins.module_utils._retry import RetryPolicy
-from ansible_collections.apigw.router.plugins.module_utils._validation import check_identifier
+from ansible_collections.apigw.router.plugins.module_utils._validation import (
+    HTTP_SETTING_RANGES, check_identifier, check_range)
 
 
 def _check_settings(params):
-    if params["timeout"] <= 0:
-        raise ValidationError("timeout must be above 0 seconds, not %s" % params["timeout"])
-    if not 0 <= params["retries"] <= 100:
-        raise ValidationError("retries must be between 0 and 100, not %s" % params["retries"])
-    if not 0 <= params["retry_delay"] <= 3600:
-        raise ValidationError("retry_delay must be between 0 and 3600, not %s" % params["retry_delay"])
+    for name, low, high in HTTP_SETTING_RANGES:
+        check_range(name, params[name], low, high)
 
 
 def run_iam_token(params, check_mode=False, diff=False):

@@ -38,7 +38,7 @@ from ansible_collections.apigw.router.plugins.module_utils._router_api import Ro
 from ansible_collections.apigw.router.plugins.module_utils._routes import routes_prefix
 from ansible_collections.apigw.router.plugins.module_utils._source import ManagementApiSource, fixed_source
 from ansible_collections.apigw.router.plugins.module_utils._validation import (
-    check_identifier, check_key_prefix, check_resources)
+    HTTP_SETTING_RANGES, check_identifier, check_key_prefix, check_range, check_resources)
 
 
 # ---------------------------------------------------------------------------- entry point
@@ -194,18 +194,13 @@ class _Projects(object):
 
 
 def _check_range(params, name, low, high=None):
-    value = params.get(name)
-    if value is None:
-        return
-    if value < low or (high is not None and value > high):
-        bound = "at least %s" % low if high is None else "between %s and %s" % (low, high)
-        raise ValidationError("%s must be %s, not %s" % (name, bound, value))
+    check_range(name, params.get(name), low, high)
 
 
 def _management_api(params, pool_size):
     """ClientPool sharing one session and one auth method (validated offline first)."""
     method = selected_method(params)
-    for name, low, high in (("timeout", 0.001, None), ("retries", 0, 100), ("retry_delay", 0, 3600)):
+    for name, low, high in HTTP_SETTING_RANGES:
         _check_range(params, name, low, high)
     transport = HttpTransport(validate_certs=params["validate_certs"], ca_path=params.get("ca_path"),
                               timeout=params["timeout"], pool_size=pool_size,

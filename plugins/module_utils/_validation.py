@@ -35,6 +35,19 @@ def describe(value, limit=40):
     return "a %s" % type(value).__name__
 
 
+# The bounds of the HTTP settings shared by every module and the inventory plugin.
+HTTP_SETTING_RANGES = (("timeout", 0.001, None), ("retries", 0, 100), ("retry_delay", 0, 3600))
+
+
+def check_range(name, value, low, high=None):
+    """ValidationError '<name> must be at least <low> / between <low> and <high>, not <value>'."""
+    if value is None:
+        return
+    if value < low or (high is not None and value > high):
+        bound = "at least %s" % low if high is None else "between %s and %s" % (low, high)
+        raise ValidationError("%s must be %s, not %s" % (name, bound, value))
+
+
 def check_list(what, value):
     """``value`` as a list, or ValidationError: '<what> must be a list of ..., got ...'."""
     if not isinstance(value, (list, tuple)):

@@ -78,7 +78,7 @@ def test_region_gives_the_iam_endpoint_with_the_cloud_suffix(iam):
     (dict(project_id=None, iam_endpoint=None, region="bad region"), "region 'bad region' is not a valid"),
     (dict(iam_endpoint=None, region="cn-north-4", cloud="not a domain"), "cloud 'not a domain' is not a domain suffix"),
     (dict(project_id="p/../x"), "project_id 'p/../x' is not a valid identifier"),
-    (dict(timeout=0.0), "timeout must be above 0"),
+    (dict(timeout=0.0), "timeout must be at least 0.001, not 0.0"),
     (dict(retries=-1), "retries must be between 0 and 100"),
     (dict(retry_delay=5000.0), "retry_delay must be between 0 and 3600"),
 ])
