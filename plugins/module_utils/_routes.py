@@ -47,6 +47,7 @@ __metaclass__ = type
 
 import hashlib
 import json
+import linecache
 import re
 
 from ansible_collections.apigw.router.plugins.module_utils._errors import ValidationError
@@ -396,8 +397,12 @@ def _compile_builder(func_name, rows, constants):
     namespace = {"_OMIT": _OMIT, "_METHODS": _METHODS, "_identifier_match": _identifier_match,
                  "_control": _CONTROL_RE.search}
     namespace.update((row[3].__name__, row[3]) for row in rows)
-    # The source is made here from the tables above, never from input.
-    exec(_builder_source(func_name, rows, constants), namespace)  # pylint: disable=exec-used
+    # The source is made here from the tables above, never from input. Registered in
+    # linecache under its own name, so that a traceback through it shows the generated line.
+    source = _builder_source(func_name, rows, constants)
+    filename = "<apigw.router _routes: generated %s>" % func_name
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)  # pylint: disable=exec-used
     return namespace[func_name]
 
 

@@ -103,3 +103,45 @@ def test_malformed_messages_are_frozen(name, apis):
             _routes.route_record(apis[0])
         assert exc.value.msg == line["route_record"]["msg"]
         assert exc.value.details == line["route_record"]["details"]
+
+
+def _inline_test(check):
+    """The generated builder's inline test of ``check`` as a Python function of one value."""
+    namespace = {"_METHODS": _routes._METHODS, "_identifier_match": _routes._identifier_match,
+                 "_control": _routes._CONTROL_RE.search}
+    return eval("lambda v: " + _routes._INLINE_TESTS[check].format(v="v"), namespace)  # pylint: disable=eval-used
+
+
+def _corpus_values():
+    """Every field value of every item of the corpus (valid and malformed), top level and backend."""
+    for dummy, apis in VALID + MALFORMED:
+        for api in apis if isinstance(apis, (list, tuple)) else [apis]:
+            if isinstance(api, dict):
+                for value in api.values():
+                    yield value
+                if isinstance(api.get("backend_api"), dict):
+                    for value in api["backend_api"].values():
+                        yield value
+
+
+@pytest.mark.parametrize("check", sorted(_routes._INLINE_TESTS, key=lambda c: c.__name__),
+                         ids=lambda c: c.__name__)
+def test_an_inline_test_only_passes_what_its_check_returns_unchanged(check):
+    """The builder keeps a value that passes the inline test without calling the check: so
+    the check must accept every such value as it is, or the two have drifted apart."""
+    inline = _inline_test(check)
+    edge = ["", "/", "/a", "GET", "get", "a" * 64, "a" * 65, "ab-1", "../x", True, False, 0, -1, 2 ** 63 - 1,
+            -(2 ** 63), 2 ** 63, 1.0, None, "é", "/\x00",
+            "x" * _routes.MAX_FIELD_BYTES, "x" * (_routes.MAX_FIELD_BYTES + 1),
+            "/" + "u" * (_routes.MAX_URI_BYTES - 1), "/" + "u" * _routes.MAX_URI_BYTES]
+    passed = 0
+    for value in list(_corpus_values()) + edge:
+        try:
+            if not inline(value):
+                continue
+        except TypeError:
+            continue
+        passed += 1
+        problems = []
+        assert check(value, "field", problems, {}, True) is value and problems == [], repr(value)[:80]
+    assert passed, "no value passed the inline test of %s: the property checked nothing" % check.__name__
