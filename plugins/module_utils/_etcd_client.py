@@ -6,20 +6,18 @@
 
 """The etcd side of a sync, on the chosen library's own client (``etcd_library``).
 
-``etcd-sdk-python`` (``pyetcd``) or python-etcd3 (``etcd3``) builds the channel, TLS and
-auth token; we call its public ``get_range_response``, ``transaction``, ``lease``,
-``refresh_lease``, ``revoke_lease``. Ours, thin, is what neither offers: failover (one
-library client per endpoint, the next one on unavailability), recognising a commit left
-ambiguous by a failover (``_own_commit``), renewing an expired auth token (a new client
-authenticates), and a lease-backed lock (python-etcd3's ``Lock`` crashes with tenacity >= 7).
+``etcd-sdk-python`` (``pyetcd``) or python-etcd3 (``etcd3``) builds the channel, TLS and auth token; we call its
+public ``get_range_response``, ``transaction``, ``lease``, ``refresh_lease``, ``revoke_lease``. Ours, thin, is what
+neither offers: failover (one library client per endpoint, the next one on unavailability), recognising a commit
+left ambiguous by a failover (``_own_commit``), renewing an expired auth token (a new client authenticates), and a
+lease-backed lock (python-etcd3's ``Lock`` crashes with tenacity >= 7).
 
-Two documented uses of the client object below its public methods: the bulk ``txn()``
-fills a ``TxnRequest`` in place with the library's ``etcdrpc`` and sends it with
-``client.kvstub.Txn``, since ``transaction()`` builds every comparison and operation as an
-object, then a message, then copies it (about 3x the CPU: 0.58 s against 0.18 s per 12,800
-operations); and python-etcd3 0.12's ``get_range_response`` accepts ``revision``,
-``limit``, ``count_only``, ``min_mod_revision`` but drops them, so for it the request from
-its ``_build_get_range_request`` gets those fields before ``kvstub.Range``.
+Two documented uses of the client object below its public methods: the bulk ``txn()`` fills a ``TxnRequest`` in
+place with the library's ``etcdrpc`` and sends it with ``client.kvstub.Txn``, since ``transaction()`` builds every
+comparison and operation as an object, then a message, then copies it (about 3x the CPU: 0.58 s against 0.18 s per
+12,800 operations); and python-etcd3 0.12's ``get_range_response`` accepts ``revision``, ``limit``, ``count_only``,
+``min_mod_revision`` but drops them, so for it the request from its ``_build_get_range_request`` gets those fields
+before ``kvstub.Range``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -378,17 +376,21 @@ class EtcdClient:
             attempts.append(1)
             return c.kvstub.Txn(self._txn_request(guards), c.timeout, credentials=c.call_credentials,
                                 metadata=c.metadata)
-        resp = self._call(what, send)
+        try:
+            resp = self._call(what, send)
+        except EtcdError:
+            # A timed-out attempt may have been applied before a later one was refused: then this one committed.
+            found = len(attempts) > 1 and self._read_keys([g[1] for g in guards], quiet=True)
+            if found and _own_commit(guards, found):
+                return _own_commit(guards, found)
+            raise
         if resp.succeeded:
             return resp.header.revision
-        # Which guards failed: read the keys (one request, only on a conflict).
+        # Which guards failed: read the keys (one request, only on a conflict). An earlier attempt may have been
+        # applied before its endpoint failed: if every key holds what we wrote, at one revision, that was our write.
         found = self._read_keys([g[1] for g in guards])
-        if len(attempts) > 1:
-            # An earlier attempt may have been applied before its endpoint failed: if every
-            # key now holds exactly what we wrote, all at one revision, that was our write.
-            revision = _own_commit(guards, found)
-            if revision:
-                return revision
+        if len(attempts) > 1 and _own_commit(guards, found):
+            return _own_commit(guards, found)
         failed = [key for kind, key, _v, mod in guards
                   if (found[key] is not None if kind == 'create' else (found[key] is None or found[key][1] != mod))]
         raise ConflictError('etcd keys changed concurrently, nothing written by this transaction: %s'
@@ -421,11 +423,16 @@ class EtcdClient:
             put.value = value
         return request
 
-    def _read_keys(self, keys):
+    def _read_keys(self, keys, quiet=False):  # quiet: None when etcd cannot answer
         def read(c):
             t = c.transactions
             return c.transaction([], [t.get(k) for k in keys], [])[1]
-        replies = self._call('read %d key(s) after a conflict' % len(keys), read)
+        try:
+            replies = self._call('read %d key(s) after a conflict' % len(keys), read)
+        except EtcdError:
+            if quiet:
+                return None
+            raise
         return dict((k, (r[0][0], r[0][1].mod_revision) if r else None) for k, r in zip(keys, replies))
 
     # -- lock ----------------------------------------------------------------------------------
