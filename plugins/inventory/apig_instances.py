@@ -182,7 +182,7 @@ options:
 notes:
   - Uses the same authentication classes, HTTP client, request signer and retry policy as the collection's modules.
   - With O(cache) on, a second run within O(cache_timeout) sends no request at all. The cache is keyed on the
-    configuration file's path: after editing the file, run with C(--flush-cache) to see the change at once.
+    configuration file's path, so after editing the file run with C(--flush-cache) to see the change at once.
 '''
 
 EXAMPLES = r'''
