@@ -174,8 +174,8 @@ options:
     description:
       - Give every host C(ansible_connection=local). An APIG instance is not an SSH host; its tasks call the
         management API from the controller.
-      - Such hosts also get C(ansible_python_interpreter={{ ansible_playbook_python }}), as Ansible's implicit
-        C(localhost) does, so that the modules run on the Python that has this collection's requirements.
+      - Such hosts also get C(ansible_python_interpreter) set to the Python that runs Ansible, as Ansible's
+        implicit C(localhost) does, so that the modules run on the Python that has this collection's requirements.
         To use another interpreter, set it with O(compose), in C(host_vars), or as an extra variable.
     type: bool
     default: true
@@ -214,6 +214,7 @@ cache_connection: ~/.cache/apig_instances
 '''
 
 import re
+import sys
 
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
@@ -349,7 +350,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self.inventory.set_variable(name, "ansible_connection", "local")
                 # As for the implicit localhost: the modules run on ansible-playbook's own Python,
                 # where requests and the etcd client were installed, not on a discovered one.
-                self.inventory.set_variable(name, "ansible_python_interpreter", "{{ ansible_playbook_python }}")
+                self.inventory.set_variable(name, "ansible_python_interpreter", sys.executable)
             for key, value in variables.items():
                 # From the API (and the user's own endpoints): never templated.
                 self.inventory.set_variable(name, key, wrap_var(value))

@@ -14,6 +14,7 @@ __metaclass__ = type
 import copy
 import json
 import os
+import sys
 import threading
 from unittest import mock
 from urllib.parse import parse_qsl, urlsplit
@@ -253,7 +254,7 @@ def test_hostvars_are_prefixed_unsafe_and_local(plugin, cloud, tmp_path):
     host = inventory.get_host("cnsouth10000")
     variables = host.vars
     assert variables["ansible_connection"] == "local"
-    assert variables["ansible_python_interpreter"] == "{{ ansible_playbook_python }}"
+    assert variables["ansible_python_interpreter"] == sys.executable
     expected = {
         "apigw_instance_id": "cnsouth10000", "apigw_instance_name": "gw-cn-south-1-0000",
         "apigw_project_id": "p-south", "apigw_region": "cn-south-1", "apigw_endpoint": API_SOUTH,
