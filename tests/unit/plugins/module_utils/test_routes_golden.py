@@ -117,11 +117,9 @@ def _corpus_values():
     for dummy, apis in VALID + MALFORMED:
         for api in apis if isinstance(apis, (list, tuple)) else [apis]:
             if isinstance(api, dict):
-                for value in api.values():
-                    yield value
+                yield from api.values()
                 if isinstance(api.get("backend_api"), dict):
-                    for value in api["backend_api"].values():
-                        yield value
+                    yield from api["backend_api"].values()
 
 
 @pytest.mark.parametrize("check", sorted(_routes._INLINE_TESTS, key=lambda c: c.__name__),
