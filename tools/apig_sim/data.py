@@ -234,7 +234,8 @@ def public_view(api, mode=None):
     return item
 
 
-def _int_param(query, name, default):
+def int_param(query, name, default):
+    """An integer query parameter (paging), or APIG's invalid-parameter answer."""
     raw = query.get(name)
     if raw is None or raw == "":
         return default
@@ -252,8 +253,8 @@ def list_apis(apis, query):
     real API; the other filters match exactly; ``env_id`` keeps APIs published in
     that environment (among others).
     """
-    offset = max(0, _int_param(query, "offset", 0))   # a negative offset counts as 0
-    limit = _int_param(query, "limit", DEFAULT_LIMIT)
+    offset = max(0, int_param(query, "offset", 0))   # a negative offset counts as 0
+    limit = int_param(query, "limit", DEFAULT_LIMIT)
     if limit > MAX_LIMIT:
         raise invalid_parameter("limit")
     if limit <= 0:

@@ -16,6 +16,7 @@ __metaclass__ = type
 import hashlib
 import random
 
+from apig_sim.data import int_param
 from apig_sim.errors import invalid_parameter
 
 # ListInstancesV2's documented statuses, in the order of their instance_status codes
@@ -175,16 +176,6 @@ def details_view(instance):
     return out
 
 
-def _int_param(query, name, default):
-    raw = query.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise invalid_parameter(name)
-
-
 def list_instances(instances, query):
     """One ListInstancesV2 page ``{"total", "size", "instances"}``.
 
@@ -192,8 +183,8 @@ def list_instances(instances, query):
     limit <= 0 is 20, limit > 500 is 500. ``status`` takes one status; ``instance_name``
     matches as a substring, ``instance_id`` exactly.
     """
-    offset = max(0, _int_param(query, "offset", 0))
-    limit = _int_param(query, "limit", DEFAULT_LIMIT)
+    offset = max(0, int_param(query, "offset", 0))
+    limit = int_param(query, "limit", DEFAULT_LIMIT)
     if limit <= 0:
         limit = DEFAULT_LIMIT
     limit = min(limit, MAX_LIMIT)
