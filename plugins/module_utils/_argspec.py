@@ -91,6 +91,7 @@ ETCD_CONNECTION = dict(
 SOURCE = dict(
     apis=dict(type='list', elements='raw'),
     src=dict(type='path'),
+    source_cache=dict(type='bool', default=True),
 )
 
 SOURCE_MUTUALLY_EXCLUSIVE = [('apis', 'src')]

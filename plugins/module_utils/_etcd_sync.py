@@ -41,6 +41,7 @@ from ansible_collections.apigw.router.plugins.module_utils._planner import Plan
 from ansible_collections.apigw.router.plugins.module_utils._planner import plan as make_plan
 from ansible_collections.apigw.router.plugins.module_utils._planner import render_diff, summary
 from ansible_collections.apigw.router.plugins.module_utils._routes import (
+    DesiredRoutes,
     api_id_of,
     canonical_json,
     manifest,
@@ -146,6 +147,12 @@ def _check_keys(ops, prefix, mkey):
             raise ValidationError('refusing to %s %s: outside %s' % (op[0], key, prefix))
 
 
+def _check_inside(desired, prefix):
+    outside = sorted(k for k in desired if not k.startswith(prefix))
+    if outside:
+        raise ValidationError('desired route key %s is outside %s' % (outside[0], prefix))
+
+
 def _decode_manifest(stored):
     if stored is None:
         return None
@@ -164,21 +171,22 @@ def _id(key):
         return key
 
 
-def _unchanged_since_manifest(client, prefix, mkey, desired):
-    """The revision at which etcd provably holds ``desired`` and its manifest, read in O(1)
-    messages without a value; None when that cannot be shown (then values are compared).
+def _unchanged_since_manifest(client, prefix, mkey, expected_manifest):
+    """The revision at which etcd provably holds the routes of ``expected_manifest`` and
+    that manifest, read in O(1) messages without a value; None when that cannot be shown
+    (then values are compared).
 
     Every sync writes the manifest last, describing what the prefix then holds. So when the
-    stored manifest is the one ``desired`` gives, no key under the prefix was created,
+    stored manifest is the expected one, no key under the prefix was created,
     edited or re-created after it (no mod_revision above the manifest's) and none was
     deleted (the count is the manifest's), the prefix still holds what the manifest
     describes. All three reads are at one revision. A manifest edited by hand moves its
     mod_revision and, unless it is byte for byte the expected one, fails the comparison.
     """
-    expected = canonical_json(manifest(desired))
+    expected = canonical_json(expected_manifest)
     try:
         count, revision = client.count(prefix)
-        if count != len(desired):
+        if count != expected_manifest['count']:
             return None
         stored = client.get(mkey, revision=revision)
         if stored is None or stored[0] != expected:
@@ -229,7 +237,8 @@ class _Progress:
 def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, allow_empty=False,
          max_txn_ops=ETCD_MAX_TXN_OPS, lock_timeout=30, check_mode=False, diff=False,
          max_conflict_retries=5, lock_ttl=LOCK_TTL, page_size=READ_PAGE_SIZE):
-    """Make etcd hold exactly ``desired`` ({route key: canonical bytes}) for one instance.
+    """Make etcd hold exactly ``desired`` ({route key: canonical bytes}, or a DesiredRoutes
+    whose routes are built only when the manifest alone cannot show a no-op) for one instance.
 
     Returns the module's etcd-mode result: ``changed``, ``created``, ``updated``,
     ``deleted`` (sorted API ids), ``unchanged`` (int), ``revision``, ``manifest`` (the
@@ -244,9 +253,21 @@ def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, al
     mkey = manifest_key(key_prefix, instance_id)
     if not isinstance(max_txn_ops, int) or max_txn_ops < 1:
         raise ValidationError('max_txn_ops must be a positive integer, got %r' % (max_txn_ops,))
-    outside = sorted(k for k in desired if not k.startswith(prefix))
-    if outside:
-        raise ValidationError('desired route key %s is outside %s' % (outside[0], prefix))
+    desired = DesiredRoutes.of(desired)
+    if desired.built:  # else checked once built, below
+        _check_inside(desired.routes(), prefix)
+    expected = desired.manifest
+
+    # Nothing changed since the last sync wrote the manifest: done in three small reads.
+    revision = _unchanged_since_manifest(client, prefix, mkey, expected)
+    if revision is not None:
+        counts = {'created': [], 'updated': [], 'deleted': [], 'unchanged': expected['count']}
+        return _result(instance_id, counts, False, revision, expected, check_mode, False,
+                       {'before': {}, 'after': {}} if diff else None)
+
+    if not desired.built:
+        _check_inside(desired.routes(), prefix)
+    desired = desired.routes()
     progress = _Progress()
     before = {}  # key -> (value, mod_revision) as read before the write that committed
 
@@ -264,13 +285,6 @@ def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, al
         ops = _ops_for(plan, manifest_op, current)
         _check_keys(ops, prefix, mkey)
         return revision, current, stored, plan, new_manifest, manifest_op, ops
-
-    # Nothing changed since the last sync wrote the manifest: done in three small reads.
-    revision = _unchanged_since_manifest(client, prefix, mkey, desired)
-    if revision is not None:
-        counts = {'created': [], 'updated': [], 'deleted': [], 'unchanged': len(desired)}
-        return _result(instance_id, counts, False, revision, manifest(desired), check_mode, False,
-                       {'before': {}, 'after': {}} if diff else None)
 
     # A first look without the lock: a sync with nothing to do (the common case) then
     # writes nothing at all, not even the lock key, and leaves the revision as it was.
@@ -385,11 +399,16 @@ def inspect(client, instance_id, key_prefix='/apig/router', desired=None, prune=
     """
     prefix = routes_prefix(key_prefix, instance_id)
     mkey = manifest_key(key_prefix, instance_id)
-    if desired is not None and not records:
-        revision = _unchanged_since_manifest(client, prefix, mkey, desired)
-        if revision is not None:
-            return {'count': len(desired), 'manifest': manifest(desired), 'revision': revision,
-                    'drift': {'create': [], 'update': [], 'delete': []}, 'in_sync': True, 'manifest_in_sync': True}
+    if desired is not None:
+        desired = DesiredRoutes.of(desired)
+        if not records:
+            expected = desired.manifest
+            revision = _unchanged_since_manifest(client, prefix, mkey, expected)
+            if revision is not None:
+                return {'count': expected['count'], 'manifest': expected, 'revision': revision,
+                        'drift': {'create': [], 'update': [], 'delete': []}, 'in_sync': True,
+                        'manifest_in_sync': True}
+        desired = desired.routes()
     revision, current = client.read_prefix(prefix, page_size)
     stored = client.get(mkey)
     result = {'count': len(current), 'manifest': _decode_manifest(stored), 'revision': revision}

@@ -536,3 +536,46 @@ def manifest(routes):
             raise TypeError("route values must be bytes, got %s for %r" % (type(value).__name__, key))
         digest.update(key + b"\n" + value + b"\n")
     return {"schema": SCHEMA, "count": len(encoded), "sha256": digest.hexdigest()}
+
+
+class DesiredRoutes(object):
+    """One instance's desired routes ({key str: value bytes}) and their manifest.
+
+    A source may know the manifest before it has built the routes (the source cache does):
+    proving a no-op needs only the manifest, so the routes are built on the first call of
+    ``routes()``. Made from a dict, both are at hand and the manifest is computed once.
+    """
+
+    def __init__(self, build, known_manifest=None):
+        self._build = build
+        self._routes = None
+        self._manifest = known_manifest
+
+    @classmethod
+    def of(cls, desired):
+        """``desired`` as a DesiredRoutes (a dict of routes is wrapped)."""
+        if isinstance(desired, cls):
+            return desired
+        made = cls(None)
+        made._routes = desired
+        return made
+
+    def routes(self):
+        if self._routes is None:
+            self._routes = self._build()
+        return self._routes
+
+    @property
+    def built(self):
+        return self._routes is not None
+
+    @property
+    def manifest_at_hand(self):
+        """The manifest if known or computed already, else None (nothing is built for it)."""
+        return self._manifest
+
+    @property
+    def manifest(self):
+        if self._manifest is None:
+            self._manifest = manifest(self.routes())
+        return self._manifest

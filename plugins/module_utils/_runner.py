@@ -336,6 +336,7 @@ def run_etcd_sync(params, check_mode=False, diff=False):
         return _shape(fleet, run_all(targets, _guarded(work), params["concurrency"]), _written("changed"))
     finally:
         clients.close()
+        source.save()
 
 
 def run_refresh(params, check_mode=False, diff=False):
@@ -397,3 +398,5 @@ def run_info(params, check_mode=False, diff=False):
         return _shape(fleet, run_all(targets, _guarded(work), params["concurrency"]), _info_message(compare))
     finally:
         clients.close()
+        if source is not None:
+            source.save()

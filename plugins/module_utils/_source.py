@@ -20,15 +20,20 @@ __metaclass__ = type
 import json
 import os
 import stat
+import sys
+import threading
 import traceback
 
 from ansible_collections.apigw.router.plugins.module_utils._errors import (
     MissingLibraryError,
     ValidationError,
 )
+from ansible_collections.apigw.router.plugins.module_utils import _routes, _validation
 from ansible_collections.apigw.router.plugins.module_utils._validation import check_dicts, check_list, describe
 from ansible_collections.apigw.router.plugins.module_utils._router_api import RouterApi
-from ansible_collections.apigw.router.plugins.module_utils._routes import build_records
+from ansible_collections.apigw.router.plugins.module_utils._routes import DesiredRoutes, build_records, manifest
+from ansible_collections.apigw.router.plugins.module_utils._source_cache import (
+    SourceCache, code_fingerprint, default_directory)
 
 MAX_SRC_BYTES = 256 * 1024 * 1024
 JSON_SUFFIXES = (".json",)
@@ -60,6 +65,10 @@ def _read(path):
         raise ValidationError("src %s cannot be read: %s" % (path, e.strerror or e))
     if len(data) > MAX_SRC_BYTES:
         raise ValidationError("src %s is over %d bytes: refused" % (path, MAX_SRC_BYTES))
+    return data
+
+
+def _decode(path, data):
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -86,6 +95,15 @@ def _yaml_module():
     except ImportError:
         raise MissingLibraryError("PyYAML", traceback.format_exc(), reason="to read a YAML src")
     return yaml
+
+
+def _yaml_version():
+    """What may read a file that is not named .json: JSON, then this YAML library (or none)."""
+    try:
+        yaml = _yaml_module()
+    except MissingLibraryError:
+        return "json, no yaml"
+    return "json, yaml %s %s" % (yaml.__version__, "C" if hasattr(yaml, "CSafeLoader") else "pure")
 
 
 def _parse_yaml(path, text):
@@ -167,12 +185,21 @@ def load_src(path):
     JSON, then YAML. Every failure is a ValidationError naming the path (and the line
     and column of a parse error).
     """
+    path = _check_path(path)
+    return _apis_in(path, _read(path))
+
+
+def _check_path(path):
     if not isinstance(path, (str, os.PathLike)):
         raise ValidationError("src must be a path, got %s" % describe(path))
     path = os.fspath(path)
     if not path:
         raise ValidationError("src must not be empty")
-    return _items_of(path, _parse(path, _read(path)))
+    return path
+
+
+def _apis_in(path, data):
+    return _items_of(path, _parse(path, _decode(path, data)))
 
 
 def keyed(prefix, records):
@@ -191,6 +218,66 @@ class FixedSource(object):
     def routes(self, target):
         return keyed(target["routes_prefix"], self.records)
 
+    def save(self):
+        """Keeps what this run learnt for the next one (only a cached ``src`` learns anything)."""
+
+
+class FileSource(FixedSource):
+    """``src``, with its manifests remembered in a SourceCache (or None).
+
+    On a miss the file is parsed, validated and built at once, before anything is sent,
+    as any fixed source. On a hit it was all of that when the entry was written, so the
+    records are built only if an instance needs them: one the entry does not know, or one
+    whose no-op cannot be proven from etcd. Fleet instances run in threads: hence the lock.
+    """
+
+    def __init__(self, path, cache=None):  # pylint: disable=super-init-not-called
+        self.path = _check_path(path)
+        self._data = _read(self.path)
+        self._cache = cache
+        self._key = cache.key(self._data) if cache is not None else None
+        self._known = cache.load(self._key) if cache is not None else {}
+        self._used = {}  # routes prefix -> the DesiredRoutes given for it
+        self._lock = threading.Lock()
+        self._records = None
+        if not self._known:
+            self._build()
+
+    def _build(self):
+        with self._lock:
+            if self._records is None:
+                self._records = build_records(_apis_in(self.path, self._data))
+                self._data = None  # the records are all that is needed from now on
+            return self._records
+
+    @property
+    def records(self):
+        return self._records if self._records is not None else self._build()
+
+    def routes(self, target):
+        prefix = target["routes_prefix"]
+        known = self._known.get(prefix)
+        desired = DesiredRoutes(lambda: keyed(prefix, self.records), known)
+        with self._lock:
+            self._used[prefix] = desired
+        return desired
+
+    def save(self):
+        if self._cache is None:
+            return
+        learnt = {}
+        for prefix, desired in self._used.items():
+            if prefix not in self._known:
+                if desired.manifest_at_hand is not None:  # not when the instance failed before
+                    learnt[prefix] = desired.manifest_at_hand
+            elif desired.built:
+                # Built for a prefix the entry knew: a wrong entry is corrected here.
+                actual = manifest(desired.routes())
+                if actual != self._known[prefix]:
+                    learnt[prefix] = actual
+        if learnt:
+            self._cache.save(self._key, learnt)
+
 
 class ManagementApiSource(object):
     """Each instance's own APIs, read from ListApisV2 through a ClientPool."""
@@ -204,11 +291,25 @@ class ManagementApiSource(object):
         api = RouterApi(self.pool.get(target["base_url"]), target["project_id"])
         return keyed(target["routes_prefix"], build_records(list(api.iter_apis(target["instance_id"]))))
 
+    def save(self):
+        """Nothing to keep: the APIs are read afresh every run."""
+
 
 def fixed_source(params):
     """The FixedSource of ``apis`` or ``src``, or None when the source is ListApisV2."""
     if params.get("apis") is not None:
         return FixedSource(apis_from_param(params["apis"]))
     if params.get("src"):
-        return FixedSource(load_src(params["src"]))
+        path = _check_path(params["src"])
+        return FileSource(path, source_cache(path) if params.get("source_cache", True) else None)
     return None
+
+
+def source_cache(path):
+    """The SourceCache for ``path`` in the user's cache directory, or None when it cannot be used."""
+    directory = default_directory()
+    if directory is None:
+        return None
+    extra = ["json" if path.lower().endswith(JSON_SUFFIXES) else _yaml_version()]
+    code = code_fingerprint([_validation, _routes, sys.modules[__name__]], extra)
+    return SourceCache(directory, code) if code else None

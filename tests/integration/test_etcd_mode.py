@@ -480,6 +480,76 @@ def test_src_files(ansible, etcd, tmp_path):
     assert instance_state(etcd, prefix, 'inst-broken') == {}
 
 
+# -- the src cache -----------------------------------------------------------------------------
+
+def _cache_entries(ansible):
+    """{file name: manifests} of the src cache the modules of this runner wrote."""
+    directory = ansible.workdir / 'cache' / 'apigw.router' / 'sources'
+    if not directory.is_dir():
+        return {}
+    return dict((p.name, json.loads(p.read_text(encoding='utf-8'))['manifests'])
+                for p in directory.iterdir() if p.suffix == '.json')
+
+
+def test_src_cache_only_supplies_the_expected_manifest(ansible, etcd, tmp_path):
+    prefix, instance = '/t/cache', 'inst-cache'
+    routes_prefix = '%s/%s/apis/' % (prefix, instance)
+    src = tmp_path / 'apis.json'
+    src.write_text(json.dumps(APIS), encoding='utf-8')
+    task = refresh('sync', instance_id=instance, src=str(src), key_prefix=prefix, **conn(etcd))
+    check = info('check', instance_id=instance, src=str(src), key_prefix=prefix, compare=True, **conn(etcd))
+    good = manifest_of(routes_of(prefix, instance))
+
+    # the first sync writes the cache: the manifest of this prefix, nothing else
+    ansible.run_tasks([task], name='cold').assert_success()
+    entries = _cache_entries(ansible)
+    assert list(entries.values()) == [{routes_prefix: good}]
+    (entry_name,) = entries
+
+    # a hit still finds what changed in etcd since: an edit, a delete, a stray key
+    etcd.put(route_key(prefix, instance, 'api-min'), b'{"edited":true}')
+    etcd.delete(route_key(prefix, instance, 'api-multi'))
+    etcd.put(route_key(prefix, instance, 'api-stray'), b'{}')
+    run = ansible.run_tasks([check, task], name='drift').assert_success()
+    assert run.task('check')['in_sync'] is False
+    assert run.task('check')['drift'] == {'create': ['api-multi'], 'update': ['api-min'], 'delete': ['api-stray']}
+    result = run.task('sync')
+    assert (result['created'], result['updated'], result['deleted']) == (['api-multi'], ['api-min'], ['api-stray'])
+    assert instance_state(etcd, prefix, instance) == expected_state(prefix, instance)
+
+    # a hit on an unchanged etcd: nothing written, in sync
+    rev = etcd.revision()
+    run = ansible.run_tasks([check, task], name='hit').assert_success()
+    assert run.task('check')['in_sync'] is True and run.task('sync').changed is False
+    assert run.task('sync')['unchanged'] == 3 and run.task('sync')['manifest'] == good
+    assert etcd.revision() == rev
+
+    # a wrong entry proves nothing: the values are compared, and the entry is corrected
+    entry = ansible.workdir / 'cache' / 'apigw.router' / 'sources' / entry_name
+    entry.write_text(json.dumps({'format': 1, 'manifests': {routes_prefix: dict(good, sha256='0' * 64)}}),
+                     encoding='utf-8')
+    run = ansible.run_tasks([task], name='wrong entry').assert_success()
+    assert run.task('sync').changed is False and run.task('sync')['manifest'] == good
+    assert etcd.revision() == rev
+    assert _cache_entries(ansible) == {entry_name: {routes_prefix: good}}
+    entry.write_text('not json', encoding='utf-8')
+    ansible.run_tasks([task], name='unreadable entry').assert_success()
+    assert _cache_entries(ansible) == {entry_name: {routes_prefix: good}}
+
+    # another file content is another entry; source_cache false neither reads nor writes
+    src.write_text(json.dumps(APIS[:1]), encoding='utf-8')
+    run = ansible.run_tasks([dict(task, **{REFRESH: dict(task[REFRESH], source_cache=False)})],
+                            name='off').assert_success()
+    assert run.task('sync')['deleted'] == sorted(set(ROUTED) - set(_routed_ids(APIS[:1])))
+    assert list(_cache_entries(ansible)) == [entry_name]
+    ansible.run_tasks([task], name='new content').assert_success()
+    assert len(_cache_entries(ansible)) == 2
+
+
+def _routed_ids(apis):
+    return [a['id'] for a in apis if a.get('run_env_id')]
+
+
 # -- refused input --------------------------------------------------------------------------
 
 def test_refused_inputs_write_nothing(ansible, etcd, tmp_path):

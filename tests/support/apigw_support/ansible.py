@@ -347,6 +347,8 @@ class AnsibleRunner:
             'ANSIBLE_LOCALHOST_WARNING': 'False',
             'PYTHONUNBUFFERED': '1',
             'TMPDIR': str(tmp),
+            # The modules' src cache (source_cache): per runner, never the user's own.
+            'XDG_CACHE_HOME': str(self.workdir / 'cache'),
         })
         if 'utf-8' not in (env.get('LC_ALL') or env.get('LC_CTYPE') or env.get('LANG') or '').lower().replace('utf8', 'utf-8'):
             env['LC_ALL'] = 'C.UTF-8'  # ansible-core refuses to run without a UTF-8 locale

@@ -291,8 +291,8 @@ def test_fixed_source_builds_records_once_and_keys_them_per_instance(tmp_path, m
     monkeypatch.setattr(_source, "build_records", counting)
     source = fixed_source(dict(apis=None, src=write(tmp_path, "a.json", json.dumps(PAGE))))
     assert not source.from_api
-    one = source.routes(dict(instance_id="i1", routes_prefix="/apig/router/i1/apis/"))
-    two = source.routes(dict(instance_id="i2", routes_prefix="/p/i2/apis/"))
+    one = source.routes(dict(instance_id="i1", routes_prefix="/apig/router/i1/apis/")).routes()
+    two = source.routes(dict(instance_id="i2", routes_prefix="/p/i2/apis/")).routes()
     assert built == [len(APIS)]
     assert sorted(one) == ["/apig/router/i1/apis/" + i for i in sorted(build_records(APIS))]
     assert [two["/p/i2/apis/" + k[len("/apig/router/i1/apis/"):]] for k in sorted(one)] == \
