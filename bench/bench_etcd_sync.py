@@ -38,11 +38,20 @@ SERIES_NAMES = ('cold', 'noop', 'cold_minus_empty', 'noop_minus_empty', 'raw_pro
                 'module_cold_cpu', 'module_noop_wall', 'module_noop_cpu')
 
 
+T_FLEET_RAW_RATIO = 1.5   # etcd-mode fleet: (cold - ping) within 1.5x of the raw client writing every key
+T_FLEET_NOOP_PING = 1.0   # etcd-mode fleet: no-op within 1 s beyond the ping playbook
+
+QUICK = {'etcd_fleet': '5x200'}
+
+
 def add_arguments(parser):
     parser.add_argument('--per-key-max', type=int, default=10000,
                         help='one-put-per-key is measured on all keys up to this size ...')
     parser.add_argument('--per-key-subset', type=int, default=5000,
                         help='... and on this many keys above it (extrapolated)')
+    parser.add_argument('--etcd-fleet', default='50x2000', metavar='IxR',
+                        help="section etcd: the fleet form through ansible-playbook, I instances sharing one src "
+                             "of R APIs, pyetcd ('' to skip)")
 
 
 def run(ctx):
@@ -97,9 +106,91 @@ class EtcdSection:
             log('etcd: one member at %s, fsync %s' % (endpoint, 'OFF (--unsafe-no-fsync)' if args.no_fsync else 'on'))
             for n in args.sizes:
                 results[n] = self.one_size(cluster, endpoint, n)
-        self.ctx.report['etcd'] = {'fsync': not args.no_fsync, 'sizes': results}
+            fleet = self.fleet(cluster, endpoint) if args.etcd_fleet else None
+        self.ctx.report['etcd'] = {'fsync': not args.no_fsync, 'sizes': results, 'fleet': fleet}
         self.print_tables(results)
+        if fleet:
+            self.print_fleet(fleet)
         return results
+
+    def fleet(self, cluster, endpoint):
+        """The fleet form in etcd mode: I instances, one src of R APIs, cold then no-op (pyetcd),
+        next to the raw client writing the same I x R keys in transactions of 128."""
+        from ansible_collections.apigw.router.plugins.module_utils._routes import build_records
+        args, ctx = self.args, self.ctx
+        count, routes = (int(x) for x in args.etcd_fleet.split('x'))
+        apis = datagen.generate(routes)
+        src = ctx.workdir / ('fleet-apis-%d.json' % routes)
+        src.write_text(json.dumps(datagen.page(apis)), encoding='utf-8')
+        instances = ['fleet%03d' % i for i in range(count)]
+        records = sorted(build_records(apis).items())
+        kv = [['/%s/apis/%s' % (inst, api_id), value.decode('utf-8')] for inst in instances for api_id, value in records]
+        kv_file = ctx.workdir / ('fleet-kv-%dx%d.json' % (count, routes))
+        kv_file.write_text(json.dumps(kv), encoding='utf-8')
+        del apis, records, kv
+        total = count * routes
+        data = OrderedDict(instances=count, routes=routes, empty=Series(), ping=Series(), cold=Series(),
+                           noop=Series(), raw=Series(), cold_minus_ping=Series(), noop_minus_ping=Series(),
+                           ratio=Series())
+        log('etcd fleet: %d instances x %d routes from one src (%d keys), pyetcd' % (count, routes, total))
+        for rep in range(args.repeat):
+            prefix = '/bench/fleet-r%d' % rep
+            play = [{'name': 'fleet', 'hosts': 'localhost', 'gather_facts': False, 'tasks': [{
+                'name': 'sync', MODULE: {
+                    'mode': 'etcd', 'instances': [{'instance_id': i} for i in instances], 'src': str(src),
+                    'key_prefix': prefix, 'etcd_endpoints': [endpoint], 'etcd_library': 'pyetcd'}}]}]
+            empty = ctx.empty_playbook('etcd-fleet-r%d' % rep)
+            ping = ctx.ping_playbook('etcd-fleet-r%d' % rep)
+            cold_run = ctx.playbook(play, 'fleet-cold-r%d' % rep)
+            summary = cold_run.task('sync')['summary']
+            if summary != {'total': count, 'changed': count, 'unchanged': 0, 'failed': 0}:
+                raise BenchError('fleet cold: unexpected summary %s' % summary)
+            if key_count(cluster, prefix) != total + count:
+                raise BenchError('after the fleet cold sync %s holds %d keys, expected %d routes + %d manifests'
+                                 % (prefix, key_count(cluster, prefix), total, count))
+            noop_run = ctx.playbook(play, 'fleet-noop-r%d' % rep)
+            summary = noop_run.task('sync')['summary']
+            if summary != {'total': count, 'changed': 0, 'unchanged': count, 'failed': 0}:
+                raise BenchError('fleet no-op: unexpected summary %s' % summary)
+            wipe(cluster, prefix)
+            raw_prefix = '/bench/fleet-raw-r%d' % rep
+            raw = self.raw('pyetcd', kv_file, endpoint, raw_prefix, 'txn')
+            if key_count(cluster, raw_prefix) != total:
+                raise BenchError('the raw client left %d keys, expected %d' % (key_count(cluster, raw_prefix), total))
+            wipe(cluster, raw_prefix)
+            cold, noop = cold_run.duration, noop_run.duration
+            for key, value in (('empty', empty), ('ping', ping), ('cold', cold), ('noop', noop),
+                               ('raw', raw['process_s']), ('cold_minus_ping', cold - ping),
+                               ('noop_minus_ping', noop - ping), ('ratio', (cold - ping) / raw['process_s'])):
+                data[key].append(value)
+            log('  rep %d fleet empty %.2f  ping %.2f  cold %.2f  no-op %.2f  raw txn128 %.2f'
+                % (rep + 1, empty, ping, cold, noop, raw['process_s']))
+        data['cold_minus_ping'].value = data['cold'].head - data['ping'].head
+        data['noop_minus_ping'].value = data['noop'].head - data['ping'].head
+        data['ratio'].value = data['cold_minus_ping'].value / data['raw'].head
+        return data
+
+    def print_fleet(self, d):
+        rows = [['empty playbook', d['empty'].fmt()], ['ping playbook', d['ping'].fmt()],
+                ['fleet form, cold', d['cold'].fmt()], ['fleet form, no-op', d['noop'].fmt()],
+                ['raw txn128, whole process', d['raw'].fmt()], ['cold - ping', d['cold_minus_ping'].fmt()],
+                ['no-op - ping', d['noop_minus_ping'].fmt()], ['(cold - ping) / raw', d['ratio'].fmt('x')]]
+        print()
+        print(render(['%d instances x %d routes, one src, pyetcd' % (d['instances'], d['routes']), 'wall'], rows,
+                     title='etcd-mode fleet through ansible-playbook (%s (min-max) of %d)'
+                           % (STAT['name'], self.args.repeat)))
+        rows = []
+        for what, series, limit, fmt in (
+                ('(cold - ping) / raw txn128 process <= %.1fx' % T_FLEET_RAW_RATIO, d['ratio'], T_FLEET_RAW_RATIO,
+                 '%.2fx'),
+                ('no-op - ping <= %.1f s' % T_FLEET_NOOP_PING, d['noop_minus_ping'], T_FLEET_NOOP_PING, '%.2f s')):
+            median = series.median
+            entry = self.ctx.target(SECTION, 'etcd fleet %dx%d: %s' % (d['instances'], d['routes'], what),
+                                    series.head, median, series.head <= limit)
+            rows.append([what, fmt % series.head, fmt % median, verdict(entry['met'])])
+        print()
+        print(render(['target', 'measured (%s)' % STAT['name'], 'median', 'verdict'], rows,
+                     title='Targets (etcd fleet, %d x %d)' % (d['instances'], d['routes']), left=(0, 3)))
 
     def one_size(self, cluster, endpoint, n):
         from ansible_collections.apigw.router.plugins.module_utils._routes import desired_routes

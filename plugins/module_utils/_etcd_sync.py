@@ -147,12 +147,6 @@ def _check_keys(ops, prefix, mkey):
             raise ValidationError('refusing to %s %s: outside %s' % (op[0], key, prefix))
 
 
-def _check_inside(desired, prefix):
-    outside = sorted(k for k in desired if not k.startswith(prefix))
-    if outside:
-        raise ValidationError('desired route key %s is outside %s' % (outside[0], prefix))
-
-
 def _decode_manifest(stored):
     if stored is None:
         return None
@@ -199,10 +193,26 @@ def _unchanged_since_manifest(client, prefix, mkey, expected_manifest):
     return revision if newer == 0 else None
 
 
+def _unchanged_since(client, prefix, mkey, revision, count, stored_manifest):
+    """Whether the prefix still holds the ``count`` keys read at ``revision``, none of them
+    written since, and the manifest is still ``stored_manifest``."""
+    try:
+        now_count, now = client.count(prefix)
+        if now_count != count:
+            return False
+        newer, _rev = client.count(prefix, min_mod_revision=revision + 1, revision=now)
+        return newer == 0 and client.get(mkey, revision=now) == stored_manifest
+    except EtcdError as exc:
+        if getattr(exc, 'grpc_code', None) == 'OUT_OF_RANGE':  # compacted between the reads
+            return False
+        raise
+
+
 class _Progress:
     """What committed transactions did, across conflict retries."""
 
-    def __init__(self):
+    def __init__(self, prefix):
+        self._n = len(prefix)  # a created or updated key is the prefix and a valid API id
         self.created, self.updated, self.deleted = set(), set(), set()
         self.manifest_written = False
         self.revision = None
@@ -212,7 +222,7 @@ class _Progress:
             if op[1] == mkey:
                 self.manifest_written = True
                 continue
-            api_id = _id(op[1])
+            api_id = op[1][self._n:] if op[0] != 'delete' else _id(op[1])
             if op[0] == 'create':
                 self.created.add(api_id)
                 self.deleted.discard(api_id)
@@ -254,8 +264,6 @@ def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, al
     if not isinstance(max_txn_ops, int) or max_txn_ops < 1:
         raise ValidationError('max_txn_ops must be a positive integer, got %r' % (max_txn_ops,))
     desired = DesiredRoutes.of(desired)
-    if desired.built:  # else checked once built, below
-        _check_inside(desired.routes(), prefix)
     expected = desired.manifest
 
     # Nothing changed since the last sync wrote the manifest: done in three small reads.
@@ -265,10 +273,9 @@ def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, al
         return _result(instance_id, counts, False, revision, expected, check_mode, False,
                        {'before': {}, 'after': {}} if diff else None)
 
-    if not desired.built:
-        _check_inside(desired.routes(), prefix)
+    # From here on the routes themselves; the planner refuses any key outside the prefix.
     desired = desired.routes()
-    progress = _Progress()
+    progress = _Progress(prefix)
     before = {}  # key -> (value, mod_revision) as read before the write that committed
 
     def read_and_plan():
@@ -280,7 +287,8 @@ def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, al
                 'the source has no routable (published) API for instance %s: the sync would delete '
                 'all %d route(s) in etcd; set allow_empty to allow it' % (instance_id, len(plan.deletes)),
                 would_delete=len(plan.deletes))
-        new_manifest = manifest(routes_after(desired, current, plan))
+        after = routes_after(desired, current, plan)
+        new_manifest = expected if after is desired else manifest(after)
         manifest_op = _manifest_op(mkey, canonical_json(new_manifest), stored, touch=plan.changed)
         ops = _ops_for(plan, manifest_op, current)
         _check_keys(ops, prefix, mkey)
@@ -298,9 +306,13 @@ def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, al
     try:
         with client.lock(lock_key(key_prefix, instance_id), lock_ttl, lock_timeout) as lock:
             retries = 0
+            # The first look may predate another sync. Read every value again only when
+            # something under the prefix or the manifest changed since (three small reads).
+            first_look_holds = _unchanged_since(client, prefix, mkey, revision, len(current), stored_manifest)
             while True:
-                # Read again under the lock: the first look may predate another sync.
-                revision, current, stored_manifest, plan, new_manifest, manifest_op, ops = read_and_plan()
+                if not first_look_holds:
+                    revision, current, stored_manifest, plan, new_manifest, manifest_op, ops = read_and_plan()
+                first_look_holds = False
                 try:
                     for batch in batches(ops, max_txn_ops):
                         if lock.lost:
@@ -329,14 +341,14 @@ def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, al
         raise
 
     counts = progress.report()
-    desired_ids = set(api_id_of(k) for k in desired)
-    counts['unchanged'] = len(desired_ids - progress.created - progress.updated)
+    counts['unchanged'] = len(desired) - len(progress.created) - len(progress.updated)
     done = None
     if diff:
         # The plan that the committed writes carried out, against the values they replaced.
+        n = len(prefix)
         done = _diff(
-            Plan(dict((k, desired[k]) for k in desired if api_id_of(k) in progress.created),
-                 dict((k, (desired[k], 0)) for k in desired if api_id_of(k) in progress.updated),
+            Plan(dict((k, desired[k]) for k in desired if k[n:] in progress.created),
+                 dict((k, (desired[k], 0)) for k in desired if k[n:] in progress.updated),
                  dict((k, 0) for k in before if k != mkey and _id(k) in progress.deleted),
                  counts['unchanged']),
             before, desired, mkey, progress.manifest_written, stored_manifest, new_manifest)

@@ -19,16 +19,26 @@ import traceback
 
 from urllib.parse import quote, urlencode, urlsplit
 
-try:
-    import requests
-    import urllib3
-    from requests.adapters import HTTPAdapter
-    from urllib3.util import Timeout
-    HAS_REQUESTS = True
-    REQUESTS_IMPORT_ERROR = None
-except ImportError:
-    HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+# requests and urllib3 are imported by the first HttpTransport, not with this module: they
+# take about 0.15 s to import, which an etcd-mode run from a file (no HTTP at all) and every
+# module process that only validates its options would otherwise pay.
+requests = urllib3 = HTTPAdapter = Timeout = None
+
+
+def _import_requests():
+    """Binds requests, urllib3, HTTPAdapter and Timeout here; MissingLibraryError without them."""
+    global requests, urllib3, HTTPAdapter, Timeout  # pylint: disable=global-statement
+    if requests is not None:
+        return
+    try:
+        import requests as requests_module
+        import urllib3 as urllib3_module
+        from requests.adapters import HTTPAdapter as adapter_class
+        from urllib3.util import Timeout as timeout_class
+    except ImportError:
+        raise MissingLibraryError("requests", traceback.format_exc())
+    urllib3, HTTPAdapter, Timeout = urllib3_module, adapter_class, timeout_class
+    requests = requests_module  # last: it marks the others as bound
 
 from ansible_collections.apigw.router.plugins.module_utils._endpoints import apig_endpoint
 from ansible_collections.apigw.router.plugins.module_utils._errors import (
@@ -154,8 +164,7 @@ class HttpTransport(object):
     """
 
     def __init__(self, validate_certs=True, ca_path=None, timeout=30.0, retry_policy=None, pool_size=16):
-        if not HAS_REQUESTS:
-            raise MissingLibraryError("requests", REQUESTS_IMPORT_ERROR)
+        _import_requests()
         self.verify = (ca_path or True) if validate_certs else False
         self.timeout = timeout
         self.retry_policy = retry_policy or RetryPolicy()

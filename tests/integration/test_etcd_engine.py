@@ -745,8 +745,9 @@ def test_any_change_since_the_manifest_is_found_and_healed(etcd, change):
     info = inspect(c, instance, PREFIX, desired=desired)
     assert info['in_sync'] is (change == 'recreate-same'), info
     result = sync(c, instance, desired, key_prefix=PREFIX)
-    # The info module and the sync compared values (a sync that writes reads again under its lock).
-    assert c.full_reads == (2 if change == 'recreate-same' else 3)
+    # The info module and the sync compared values, each reading them once: under its lock the
+    # sync proves in three small reads that nothing changed since its first look.
+    assert c.full_reads == 2
     assert result['changed'] is (change != 'recreate-same'), result
     assert instance_dump(etcd, instance) == expected_state(instance, desired)  # healed, out of band
     c.full_reads = 0
@@ -754,6 +755,40 @@ def test_any_change_since_the_manifest_is_found_and_healed(etcd, change):
     # A sync that wrote re-arms the fast path; one that found nothing to write leaves it off
     # (a no-op writes nothing, not even the manifest) until the next change.
     assert c.full_reads == (1 if change == 'recreate-same' else 0)
+    c.close()
+
+
+class WritesWhileLocking(CountsReads):
+    """A client for which another writer changes the prefix between the sync's first look
+    and its lock: the sync must read every value again under the lock, and plan from that."""
+    concurrent = None
+
+    def lock(self, *args, **kwargs):
+        if self.concurrent:
+            self.concurrent()
+            self.concurrent = None
+        return EtcdClient.lock(self, *args, **kwargs)
+
+
+@pytest.mark.parametrize('change', ['edit', 'stray', 'manifest'])
+def test_a_change_between_first_look_and_lock_is_read_again(etcd, change):
+    instance = 'late-%s' % change
+    c = WritesWhileLocking(etcd.endpoints, library='pyetcd', timeout=5)
+    sync(c, instance, routes(instance, range(1, 21)), key_prefix=PREFIX)
+    desired = routes(instance, range(1, 31))  # 10 more routes: the sync has work to do
+    prefix = routes_prefix(PREFIX, instance)
+    c.concurrent = {
+        'edit': lambda: etcd.put(prefix + 'api00003', '{"late":true}'),
+        'stray': lambda: etcd.put(prefix + 'zz-late', 'x'),
+        'manifest': lambda: etcd.put(manifest_key(PREFIX, instance), '{}'),
+    }[change]
+    c.full_reads = 0
+    result = sync(c, instance, desired, key_prefix=PREFIX)
+    assert c.full_reads == 2  # the first look, and again under the lock
+    assert result['created'] == ['api%05d' % i for i in range(21, 31)]
+    assert result['updated'] == (['api00003'] if change == 'edit' else [])
+    assert result['deleted'] == (['zz-late'] if change == 'stray' else [])
+    assert instance_dump(etcd, instance) == expected_state(instance, desired)  # out of band
     c.close()
 
 
@@ -802,7 +837,9 @@ def test_read_restarts_when_etcd_compacts_mid_read(etcd, monkeypatch):
     changed = routes('compact', range(1, 201), tag='v2')
     c.compacted = 0
     result = sync(c, 'compact', changed, key_prefix=PREFIX, page_size=50)
-    assert c.compacted == 2 and len(result['updated']) == 200  # both reads of the sync restarted once
+    # The sync's one full read restarted once; under the lock, three small reads showed that
+    # nothing under the prefix changed since (the other writer's key is outside it).
+    assert c.compacted == 1 and len(result['updated']) == 200
     assert instance_dump(etcd, 'compact') == expected_state('compact', changed)
     # Compacting under every read: bounded, and the message says what happened. (Each restart
     # reads pages four times larger, so with 200 keys the bound is lowered to be reached.)
