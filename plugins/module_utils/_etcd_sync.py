@@ -273,7 +273,9 @@ def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, al
         return _result(instance_id, counts, False, revision, expected, check_mode, False,
                        {'before': {}, 'after': {}} if diff else None)
 
-    # From here on the routes themselves; the planner refuses any key outside the prefix.
+    # From here on the routes themselves (the planner refuses any key outside the prefix),
+    # and their own manifest, not one a source remembered.
+    expected = desired.computed_manifest()
     desired = desired.routes()
     progress = _Progress(prefix)
     before = {}  # key -> (value, mod_revision) as read before the write that committed
@@ -420,6 +422,7 @@ def inspect(client, instance_id, key_prefix='/apig/router', desired=None, prune=
                 return {'count': expected['count'], 'manifest': expected, 'revision': revision,
                         'drift': {'create': [], 'update': [], 'delete': []}, 'in_sync': True,
                         'manifest_in_sync': True}
+        expected = desired.computed_manifest()  # the routes' own (the source's cache learns it too)
         desired = desired.routes()
     revision, current = client.read_prefix(prefix, page_size)
     stored = client.get(mkey)
@@ -437,7 +440,8 @@ def inspect(client, instance_id, key_prefix='/apig/router', desired=None, prune=
         plan = make_plan(desired, current, prune, prefix)
         s = summary(plan)
         result['drift'] = {'create': s['created'], 'update': s['updated'], 'delete': s['deleted']}
-        manifest_ok = _manifest_op(mkey, canonical_json(manifest(routes_after(desired, current, plan))),
+        after = routes_after(desired, current, plan)
+        manifest_ok = _manifest_op(mkey, canonical_json(expected if after is desired else manifest(after)),
                                    stored) is None
         result['in_sync'] = not plan.changed and manifest_ok
         result['manifest_in_sync'] = manifest_ok

@@ -9,7 +9,6 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import email.utils
 import math
 import random
 import time
@@ -43,6 +42,7 @@ def parse_retry_after(value, now=None):
     try:
         seconds = float(value)
     except ValueError:
+        import email.utils  # here, not at the top: only an HTTP-date Retry-After needs it (~10 ms)
         try:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):

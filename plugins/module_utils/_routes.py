@@ -542,14 +542,16 @@ class DesiredRoutes(object):
     """One instance's desired routes ({key str: value bytes}) and their manifest.
 
     A source may know the manifest before it has built the routes (the source cache does):
-    proving a no-op needs only the manifest, so the routes are built on the first call of
-    ``routes()``. Made from a dict, both are at hand and the manifest is computed once.
+    proving a no-op needs only that, so the routes are built on the first call of
+    ``routes()``. A known manifest is only ever a claim to check against etcd: what is
+    written is always ``computed_manifest()``, the manifest of the routes themselves.
     """
 
     def __init__(self, build, known_manifest=None):
         self._build = build
         self._routes = None
-        self._manifest = known_manifest
+        self._known = known_manifest
+        self._computed = None
 
     @classmethod
     def of(cls, desired):
@@ -570,12 +572,17 @@ class DesiredRoutes(object):
         return self._routes is not None
 
     @property
-    def manifest_at_hand(self):
-        """The manifest if known or computed already, else None (nothing is built for it)."""
-        return self._manifest
+    def manifest(self):
+        """The known manifest, else the computed one: what a no-op is checked against."""
+        return self._known if self._known is not None else self.computed_manifest()
+
+    def computed_manifest(self):
+        """The manifest of ``routes()`` (building them if needed), computed once."""
+        if self._computed is None:
+            self._computed = manifest(self.routes())
+        return self._computed
 
     @property
-    def manifest(self):
-        if self._manifest is None:
-            self._manifest = manifest(self.routes())
-        return self._manifest
+    def manifest_at_hand(self):
+        """The computed manifest if it was computed, else None (nothing is built for it)."""
+        return self._computed

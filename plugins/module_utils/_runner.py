@@ -21,7 +21,6 @@ import traceback
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.apigw.router.plugins.module_utils._api_refresh import refresh_instance
-from ansible_collections.apigw.router.plugins.module_utils._auth import selected_method
 from ansible_collections.apigw.router.plugins.module_utils._endpoints import (
     apig_endpoint, check_region, cloud_of, iam_endpoint)
 from ansible_collections.apigw.router.plugins.module_utils._errors import (
@@ -199,6 +198,9 @@ def _check_range(params, name, low, high=None):
 
 def _management_api(params, pool_size):
     """ClientPool sharing one session and one auth method (validated offline first)."""
+    # Imported here: the auth classes (signer, IAM login) cost every etcd-mode run from a
+    # file about 30 ms of imports it never uses.
+    from ansible_collections.apigw.router.plugins.module_utils._auth import selected_method
     method = selected_method(params)
     for name, low, high in HTTP_SETTING_RANGES:
         _check_range(params, name, low, high)

@@ -31,7 +31,7 @@ from ansible_collections.apigw.router.plugins.module_utils._errors import (
 from ansible_collections.apigw.router.plugins.module_utils import _routes, _validation
 from ansible_collections.apigw.router.plugins.module_utils._validation import check_dicts, check_list, describe
 from ansible_collections.apigw.router.plugins.module_utils._router_api import RouterApi
-from ansible_collections.apigw.router.plugins.module_utils._routes import DesiredRoutes, build_records, manifest
+from ansible_collections.apigw.router.plugins.module_utils._routes import DesiredRoutes, build_records
 from ansible_collections.apigw.router.plugins.module_utils._source_cache import (
     SourceCache, code_fingerprint, default_directory)
 
@@ -270,11 +270,8 @@ class FileSource(FixedSource):
             if prefix not in self._known:
                 if desired.manifest_at_hand is not None:  # not when the instance failed before
                     learnt[prefix] = desired.manifest_at_hand
-            elif desired.built:
-                # Built for a prefix the entry knew: a wrong entry is corrected here.
-                actual = manifest(desired.routes())
-                if actual != self._known[prefix]:
-                    learnt[prefix] = actual
+            elif desired.manifest_at_hand is not None and desired.manifest_at_hand != self._known[prefix]:
+                learnt[prefix] = desired.manifest_at_hand  # a wrong entry, corrected
         if learnt:
             self._cache.save(self._key, learnt)
 

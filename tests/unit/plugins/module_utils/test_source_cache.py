@@ -86,6 +86,19 @@ def test_code_fingerprint_changes_with_the_source_and_is_none_without_it():
     assert _source_cache.code_fingerprint([sys]) is None  # a built-in module has no source text
 
 
+def test_code_fingerprint_is_the_same_from_a_loader_that_gives_bytes():
+    class BytesLoader(object):  # as Ansible's collection loader does
+        @staticmethod
+        def get_source(name):
+            return _source_cache.__loader__.get_source(name).encode("utf-8")
+
+    class Module(object):
+        __name__ = _source_cache.__name__
+        __loader__ = BytesLoader()
+
+    assert _source_cache.code_fingerprint([Module()]) == _source_cache.code_fingerprint([_source_cache])
+
+
 def test_save_merges_and_load_checks_the_shape(tmp_path):
     cache = SourceCache(str(tmp_path / "c"), "code")
     key = cache.key(b"x")
@@ -167,7 +180,7 @@ def test_a_wrong_entry_is_corrected_once_the_routes_are_built(src):
     source = fixed_source(dict(apis=None, src=src))
     desired = source.routes(target(P1))
     assert desired.manifest == wrong  # what a hit offers, for etcd to confirm or not
-    desired.routes()  # etcd did not confirm it: the sync built the routes
+    desired.computed_manifest()  # etcd did not confirm it: the sync built the routes and their manifest
     source.save()
     assert cache.load(key) == {P1: expected(P1)}
 
@@ -206,3 +219,15 @@ def test_no_cache_without_a_home(src, monkeypatch, builds):
     source = fixed_source(dict(apis=None, src=src))
     assert isinstance(source, FileSource) and builds == [len(APIS)]
     sync_like(source, [P1])
+
+
+def test_a_known_manifest_is_a_claim_and_never_what_is_written():
+    from ansible_collections.apigw.router.plugins.module_utils._routes import DesiredRoutes
+    routes = keyed(P1, build_records(APIS))
+    wrong = dict(expected(P1), sha256="0" * 64)
+    desired = DesiredRoutes(lambda: routes, wrong)
+    assert desired.manifest == wrong and not desired.built and desired.manifest_at_hand is None
+    assert desired.computed_manifest() == expected(P1) == manifest(routes)
+    assert desired.manifest == wrong and desired.manifest_at_hand == expected(P1)
+    plain = DesiredRoutes.of(routes)
+    assert plain.built and plain.manifest == plain.computed_manifest() == expected(P1)
