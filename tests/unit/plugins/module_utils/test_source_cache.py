@@ -90,7 +90,8 @@ def test_code_fingerprint_is_the_same_from_a_loader_that_gives_bytes():
     class BytesLoader(object):  # as Ansible's collection loader does
         @staticmethod
         def get_source(name):
-            return _source_cache.__loader__.get_source(name).encode("utf-8")
+            text = _source_cache.__loader__.get_source(name)  # bytes already under Ansible's loader
+            return text if isinstance(text, bytes) else text.encode("utf-8")
 
     class Module(object):
         __name__ = _source_cache.__name__
