@@ -19,6 +19,11 @@ import traceback
 
 from urllib.parse import quote, urlencode, urlsplit
 
+from ansible_collections.apigw.router.plugins.module_utils._endpoints import apig_endpoint
+from ansible_collections.apigw.router.plugins.module_utils._errors import (
+    ApiError, MissingLibraryError, ValidationError)
+from ansible_collections.apigw.router.plugins.module_utils._retry import NO_ANSWER, RetryPolicy, parse_retry_after
+
 # requests and urllib3 are imported by the first HttpTransport, not with this module: they
 # take about 0.15 s to import, which an etcd-mode run from a file (no HTTP at all) and every
 # module process that only validates its options would otherwise pay.
@@ -40,10 +45,6 @@ def _import_requests():
     urllib3, HTTPAdapter, Timeout = urllib3_module, adapter_class, timeout_class
     requests = requests_module  # last: it marks the others as bound
 
-from ansible_collections.apigw.router.plugins.module_utils._endpoints import apig_endpoint
-from ansible_collections.apigw.router.plugins.module_utils._errors import (
-    ApiError, MissingLibraryError, ValidationError)
-from ansible_collections.apigw.router.plugins.module_utils._retry import NO_ANSWER, RetryPolicy, parse_retry_after
 
 USER_AGENT = "apigw.router/0.2.0"
 

@@ -78,8 +78,9 @@ def code_fingerprint(modules, extra=()):
 
 
 def _valid_manifest(value):
+    ints = [value.get(k) for k in ("schema", "count")] if isinstance(value, dict) else []
     return (isinstance(value, dict) and set(value) == {"schema", "count", "sha256"}
-            and type(value["schema"]) is int and type(value["count"]) is int and value["count"] >= 0
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in ints) and value["count"] >= 0
             and isinstance(value["sha256"], str) and _HEX64.match(value["sha256"]) is not None)
 
 

@@ -504,7 +504,7 @@ def test_src_cache_only_supplies_the_expected_manifest(ansible, etcd, tmp_path):
     ansible.run_tasks([task], name='cold').assert_success()
     entries = _cache_entries(ansible)
     assert list(entries.values()) == [{routes_prefix: good}]
-    (entry_name,) = entries
+    entry_name = list(entries)[0]
 
     # a hit still finds what changed in etcd since: an edit, a delete, a stray key
     etcd.put(route_key(prefix, instance, 'api-min'), b'{"edited":true}')

@@ -31,8 +31,8 @@ def target(prefix):
     return {"routes_prefix": prefix}
 
 
-def expected(prefix, apis=APIS):
-    return manifest(keyed(prefix, build_records(apis)))
+def expected(prefix, apis=None):
+    return manifest(keyed(prefix, build_records(APIS if apis is None else apis)))
 
 
 @pytest.fixture
@@ -189,7 +189,7 @@ def test_a_wrong_entry_is_corrected_once_the_routes_are_built(src):
 def test_an_invalid_src_is_never_cached(tmp_path):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps([dict(APIS[0], req_uri="no-slash")]), encoding="utf-8")
-    for _ in range(2):
+    for _attempt in range(2):
         with pytest.raises(ValidationError, match="req_uri"):
             fixed_source(dict(apis=None, src=str(path)))
     assert entries() == []
