@@ -378,9 +378,11 @@ class EtcdClient:
                                 metadata=c.metadata)
         try:
             resp = self._call(what, send)
-        except EtcdError:
-            # A timed-out attempt may have been applied before a later one was refused: then this one committed.
-            found = len(attempts) > 1 and self._read_keys([g[1] for g in guards], quiet=True)
+        except EtcdError as exc:
+            # Committed all the same: a timed-out attempt applied before a later one was refused, or the
+            # transaction that filled the quota (etcd applies it, then answers "database space exceeded").
+            landed = len(attempts) > 1 or getattr(exc, 'grpc_code', None) == 'RESOURCE_EXHAUSTED'
+            found = landed and self._read_keys([g[1] for g in guards], quiet=True)
             if found and _own_commit(guards, found):
                 return _own_commit(guards, found)
             raise

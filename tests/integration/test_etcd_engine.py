@@ -902,3 +902,34 @@ def test_expired_auth_token_is_renewed(tmp_path):
         assert c.built == 2  # the expired token was answered by a new, authenticated client
         assert instance_dump(server, 'token') == expected_state('token', changed)
         c.close()
+
+
+# -- a full etcd: the transaction that fills the quota is applied, then refused -----------------
+
+class FullAfterApplying(EtcdClient):
+    """etcd applies the transaction that crosses --quota-backend-bytes and then answers
+    "database space exceeded" (its quota applier checks after applying). ``mode``: 'applied'
+    sends the transaction first, 'refused' answers so without sending it."""
+    mode = None
+
+    def _call(self, what, fn):
+        mode, self.mode = self.mode, None
+        if mode is None or not what.startswith('a transaction'):
+            return EtcdClient._call(self, what, fn)
+        if mode == 'applied':
+            EtcdClient._call(self, what, fn)
+        raise self._error(what, self._endpoints[0][0], 'RESOURCE_EXHAUSTED',
+                          'etcdserver: mvcc: database space exceeded')
+
+
+def test_quota_refusal_of_an_applied_transaction_counts_as_its_commit(etcd):
+    c = FullAfterApplying(etcd.endpoints, library='pyetcd', timeout=5)
+    prefix = routes_prefix(PREFIX, 'quota')
+    c.mode = 'applied'
+    revision = c.txn([('create', prefix + 'a1', '{"a":1}'), ('create', prefix + 'a2', '{"a":2}', True)])
+    assert etcd.dump_kvs(prefix) == {prefix + 'a1': (b'{"a":1}', revision), prefix + 'a2': (b'{"a":2}', revision)}
+    c.mode = 'refused'  # not applied: the refusal stands, with its cause
+    with pytest.raises(EtcdError) as err:
+        c.txn([('create', prefix + 'b1', '{"b":1}')])
+    assert 'database space exceeded' in err.value.msg and prefix + 'b1' not in etcd.dump(prefix)
+    c.close()
