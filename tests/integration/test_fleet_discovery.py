@@ -19,20 +19,10 @@ from apigw_support.ansible import REPO_ROOT
 from apigw_support.simulator import Simulator
 from test_inventory_plugin import (CONFIG, DOMAIN, EXPECTED, NORTH, NORTH_DEV, PASSWORD, SOUTH, TOKEN, USER,
                                    InventoryCli, expected_ids)
+# The same simulated cloud and request log as the inventory tests (a module-scoped simulator per module).
+from test_inventory_plugin import log, sim  # noqa: F401 pylint: disable=unused-import
 
 PROJECT_OF = dict((i, p) for p in (NORTH, NORTH_DEV, SOUTH) for i in EXPECTED.projects[p]["instances"])
-
-
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory):
-    with Simulator(CONFIG, workdir=tmp_path_factory.mktemp("sim-discovery")) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-def log(sim):
-    sim.reset(faults="clear")
-    return sim.requests
 
 
 def test_one_play_discovers_and_refreshes_with_the_role(sim, log, ansible, tmp_path):
