@@ -66,3 +66,15 @@ class ConflictError(EtcdError):
     def __init__(self, msg, keys=None):
         super(ConflictError, self).__init__(msg, conflict_keys=sorted(keys or []))
         self.keys = sorted(keys or [])
+
+
+class IncompleteListingError(ApigwRouterError):
+    """ListApisV2's pages did not add up to one complete listing, however often it was taken.
+
+    ``listings`` (a result key) describes each listing taken: the ``total`` of each page,
+    how many ids were collected, how many of them were unique, and the duplicated ids.
+    """
+
+    def __init__(self, msg, listings):
+        super(IncompleteListingError, self).__init__(msg, listings=listings)
+        self.listings = listings

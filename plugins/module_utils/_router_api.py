@@ -9,10 +9,16 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.apigw.router.plugins.module_utils._errors import ApiError
+import time
+
+from ansible_collections.apigw.router.plugins.module_utils._errors import ApiError, IncompleteListingError
 
 INSTANCE_NOT_FOUND = "the instance does not exist"
 LIST_APIS_PAGE = 500  # ListApisV2's largest page
+LISTINGS = 3          # listings taken before an instance whose listing never adds up fails
+LISTING_PAUSE = 1.0   # seconds before the second listing, twice that before the third
+MAX_NAMED = 5         # duplicated ids named in a message
+MAX_REPORTED = 100    # ...and in the result
 
 
 class RouterApi(object):
@@ -42,9 +48,39 @@ class RouterApi(object):
                            request_id=answer.request_id, attempts=answer.attempts)
         return state
 
-    def iter_apis(self, instance_id, page_size=LIST_APIS_PAGE):
-        """Every API of the instance, paging ListApisV2 until offset reaches total or a page is empty."""
+    def list_apis(self, instance_id, page_size=LIST_APIS_PAGE, listings=None, pause=None, sleep=None):
+        """Every API of the instance, from a ListApisV2 listing shown complete.
+
+        ListApisV2 pages by offset: an API created or deleted between two pages shifts the
+        others, so that one is listed twice or not at all, and a listing can also stop short
+        of its ``total``. A listing counts only when its pages all give the same ``total``
+        and the ids collected are unique and exactly that many. Otherwise it is taken again
+        (``listings`` times in all, ``pause`` seconds before the second, doubled before the
+        third), then IncompleteListingError says what did not add up. The caller uses the
+        APIs only once they are returned whole, so an incomplete listing never prunes.
+        """
+        listings = LISTINGS if listings is None else listings
+        pause = LISTING_PAUSE if pause is None else pause
+        sleep = time.sleep if sleep is None else sleep
+        taken = []
+        for attempt in range(listings):
+            if attempt:
+                sleep(pause * 2 ** (attempt - 1))
+            listing = self._listing(instance_id, page_size)
+            if not listing.problems():
+                return listing.apis
+            taken.append(listing)
+        raise IncompleteListingError(
+            "ListApisV2 of instance %s did not add up in %d listing(s), so it is not used as a source and "
+            "nothing was written: %s" % (instance_id, len(taken), "; ".join(
+                "listing %d: %s" % (n, ", ".join(listing.problems())) for n, listing in enumerate(taken, 1))),
+            [listing.summary() for listing in taken])
+
+    def _listing(self, instance_id, page_size):
+        """One pass over the pages, from offset 0 until ``total`` is reached, a page is empty or
+        the ``total`` changes (the listing is then known to be incomplete)."""
         path = ("v2", self.project_id, "apigw", "instances", instance_id, "apis")
+        listing = Listing()
         offset = 0
         while True:
             what = "ListApisV2 of instance %s at offset %d" % (instance_id, offset)
@@ -53,12 +89,61 @@ class RouterApi(object):
                                     not_found=INSTANCE_NOT_FOUND).json(what)
             if not isinstance(page, dict) or not isinstance(page.get("apis"), list):
                 raise ApiError("%s: the answer has no 'apis' list" % what)
+            total = page.get("total")
+            if total is None:
+                # Without its total a listing cannot be shown complete, and listing again
+                # would not bring one: refused at once.
+                raise ApiError("%s: the answer has no 'total', so the listing cannot be shown complete and is "
+                               "not used as a source: nothing was written (a src file is another way)" % what)
+            if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+                raise ApiError("%s: 'total' must be a count of APIs, got %r" % (what, total))
             apis = page["apis"]
-            yield from apis
-            size = page.get("size", len(apis))
-            total = page.get("total", 0)
-            if not isinstance(size, int) or not isinstance(total, int):
-                raise ApiError("%s: 'size' and 'total' must be integers" % what)
-            offset += size
-            if size <= 0 or offset >= total:
-                return
+            listing.add(total, apis)
+            offset += len(apis)
+            if not apis or offset >= total or total != listing.totals[0]:
+                return listing
+
+
+class Listing(object):
+    """The pages of one ListApisV2 listing, and what keeps it from being complete."""
+
+    def __init__(self):
+        self.apis = []
+        self.totals = []
+
+    def add(self, total, apis):
+        self.totals.append(total)
+        self.apis.extend(apis)
+
+    def _ids(self):
+        # An item without a string id is refused later by build_records, naming it.
+        return [api.get("id") for api in self.apis if isinstance(api, dict) and isinstance(api.get("id"), str)]
+
+    def duplicates(self):
+        counts = {}
+        for api_id in self._ids():
+            counts[api_id] = counts.get(api_id, 0) + 1
+        return sorted(api_id for api_id, n in counts.items() if n > 1)
+
+    def problems(self):
+        """What does not add up, in words; empty for a complete listing."""
+        found = []
+        distinct = sorted(set(self.totals), key=self.totals.index)
+        if len(distinct) > 1:
+            found.append("the total changed while paging (%s: APIs were created or deleted meanwhile)"
+                         % " then ".join(str(t) for t in distinct))
+        elif len(self.apis) != self.totals[-1]:  # (a changed total ends the listing early: not repeated)
+            found.append("%d API(s) collected for a total of %d (%s)" % (
+                len(self.apis), self.totals[-1],
+                "the pages ended early" if len(self.apis) < self.totals[-1] else "more than the total"))
+        duplicates = self.duplicates()
+        if duplicates:
+            found.append("%d id(s) listed more than once (%s%s)" % (
+                len(duplicates), ", ".join(duplicates[:MAX_NAMED]), ", ..." if len(duplicates) > MAX_NAMED else ""))
+        return found
+
+    def summary(self):
+        """The listing as a result value: totals of its pages, ids collected, unique ids, duplicates."""
+        ids = self._ids()
+        return {"totals": list(self.totals), "collected": len(self.apis), "unique": len(set(ids)),
+                "duplicates": self.duplicates()[:MAX_REPORTED]}

@@ -291,7 +291,9 @@ class ManagementApiSource(object):
 
     def routes(self, target):
         api = RouterApi(self.pool.get(target["base_url"]), target["project_id"])
-        return keyed(target["routes_prefix"], build_records(list(api.iter_apis(target["instance_id"]))))
+        # list_apis returns only a listing shown complete: an incomplete one fails before any
+        # record is built, so it can never prune the routes it missed.
+        return keyed(target["routes_prefix"], build_records(api.list_apis(target["instance_id"])))
 
     def save(self):
         """Nothing to keep: the APIs are read afresh every run."""

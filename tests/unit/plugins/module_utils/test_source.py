@@ -16,8 +16,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.apigw.router.plugins.module_utils._errors import MissingLibraryError, ValidationError
-from ansible_collections.apigw.router.plugins.module_utils import _source
+from ansible_collections.apigw.router.plugins.module_utils._errors import (
+    IncompleteListingError, MissingLibraryError, ValidationError)
+from ansible_collections.apigw.router.plugins.module_utils import _router_api, _source
 from ansible_collections.apigw.router.plugins.module_utils._routes import build_records
 from ansible_collections.apigw.router.plugins.module_utils._source import (
     ManagementApiSource,
@@ -327,6 +328,37 @@ def test_management_api_source_reads_each_instance():
         dict(instance_id="i9", project_id="p1", base_url="https://apig", routes_prefix="/k/i9/apis/"))
     assert routes == dict(("/k/i9/apis/" + k, v) for k, v in build_records(APIS).items())
     assert pool.asked[0] == "https://apig" and pool.asked[1] == ("i9", "p1", 0)
+
+
+def test_management_api_source_builds_nothing_from_a_listing_that_never_adds_up(monkeypatch):
+    """A listing that stops short of its total, every time: no record is built, so a sync has
+    nothing to plan with (and nothing to prune)."""
+    built = []
+    monkeypatch.setattr(_source, "build_records", lambda apis: built.append(apis) or {})
+    monkeypatch.setattr(_router_api, "LISTING_PAUSE", 0.0)
+
+    class Pool(object):
+        offsets = []
+
+        def get(self, base_url):
+            return self
+
+        def call(self, method, segments, what, project_id, query=None, **kwargs):
+            self.offsets.append(query["offset"])
+            self.page = {"total": 1234, "apis": [{"id": "a%d" % i} for i in range(600)] if not query["offset"]
+                         else []}
+            return self
+
+        def json(self, what):
+            return self.page
+
+    pool = Pool()
+    with pytest.raises(IncompleteListingError, match="instance i9 did not add up in 3 listing") as caught:
+        ManagementApiSource(pool).routes(
+            dict(instance_id="i9", project_id="p1", base_url="https://apig", routes_prefix="/k/i9/apis/"))
+    assert built == [] and pool.offsets == [0, 600] * 3
+    assert caught.value.details["listings"][0] == {"totals": [1234, 1234], "collected": 600, "unique": 600,
+                                                   "duplicates": []}
 
 
 # --- fuzz: anything either loads or is refused with a ValidationError ----------
