@@ -290,3 +290,36 @@ def list_apis(apis, query):
     matched = [api for api in apis if keep(api)]
     page = [public_view(api, mode) for api in matched[offset:offset + limit]]
     return {"total": len(matched), "size": len(page), "apis": page}
+
+
+def added_api(instance_id, serial):
+    """A new published API (RELEASE) for the ``then_add`` fault: its id depends on ``serial``
+    only, so a run that adds the same number of APIs adds the same ids."""
+    api_id = hashlib.md5(("apig_sim:added:%s:%d" % (instance_id, serial)).encode("utf-8")).hexdigest()
+    return complete_api({"id": api_id, "name": "added_%d" % serial, "req_uri": "/added/%d" % serial,
+                         "envs": [{"id": RELEASE_ENV[0], "name": RELEASE_ENV[1]}]}, serial, instance_id)
+
+
+def list_apis_faulty(apis, query, fault, instance_id="", serial=0):
+    """One ListApisV2 page under a listing fault (see faults.py), and the APIs after it.
+
+    Returns ``(answer, apis_after)``: ``apis_after`` is ``apis`` itself unless the fault
+    deletes or adds APIs once this page is cut, as a busy instance does between two pages.
+    ``serial`` numbers the APIs that ``then_add`` adds.
+    """
+    answer = list_apis(apis, query)
+    if "truncate" in fault:
+        # The page as if the listing ended after ``truncate`` APIs; the total stays the real one.
+        answer = dict(list_apis(apis[:fault["truncate"]], query), total=answer["total"])
+    offset = max(0, int_param(query, "offset", 0))
+    if fault.get("duplicate") and offset and answer["apis"]:
+        # Offset paging over an order that moved by one: the previous page's last item again.
+        before = list_apis(apis, dict(query, offset=str(offset - 1), limit="1"))["apis"]
+        if before:
+            answer["apis"][0] = before[0]
+    after = apis
+    if fault.get("then_delete"):
+        after = after[fault["then_delete"]:]
+    if fault.get("then_add"):
+        after = [added_api(instance_id, serial + n) for n in range(fault["then_add"])] + after
+    return answer, after

@@ -23,6 +23,14 @@ One entry (every key optional):
   method: PUT | [..]     only requests with this method take the entry
   resource: apis | [..]  only these resources (refresh names, state, list_apis, tokens,
                          projects, list_instances, show_instance)
+
+Listing faults (ListApisV2 only: an entry with one of them takes ``resource: list_apis``
+and is answered with a page, not an error):
+  truncate: 600          the page as if the listing ended after 600 APIs, ``total`` unchanged
+  duplicate: true        the page's first item replaced by the one just before it (the last
+                         of the previous page): one id on two pages, ``total`` unchanged
+  then_delete: 1         after this page, delete the first 1 API(s) of the instance
+  then_add: 1            after this page, add 1 new published API(s) in front of the others
 """
 
 from __future__ import absolute_import, division, print_function
@@ -34,8 +42,10 @@ import threading
 IAM_TARGET = "@iam"
 MAX_DELAY = 600.0        # a typo must not hang a test run for hours
 MAX_COUNT = 100000
+LISTING_KEYS = ("truncate", "duplicate", "then_delete", "then_add")
+LISTING_RESOURCE = "list_apis"
 _ENTRY_KEYS = frozenset(("status", "error_code", "error_msg", "retry_after", "body",
-                         "content_type", "reset", "delay", "count", "method", "resource"))
+                         "content_type", "reset", "delay", "count", "method", "resource") + LISTING_KEYS)
 _PLAN_KEYS = frozenset(("sequence", "always", "latency_ms"))
 
 
@@ -99,10 +109,35 @@ def normalise_entry(entry, where):
     resources = _names(entry.get("resource"), where + ".resource", upper=False)
     if resources:
         out["resource"] = resources
-    if not ({"status", "reset", "delay"} & set(out)):
+    _listing_keys(entry, out, where)
+    if not ({"status", "reset", "delay"} & set(out)) and not set(LISTING_KEYS) & set(out):
         raise FaultError("%s: give at least one of status, error_code, retry_after, body, "
-                         "reset, delay" % where)
+                         "reset, delay, %s" % (where, ", ".join(LISTING_KEYS)))
     return out
+
+
+def _listing_keys(entry, out, where):
+    """The ListApisV2 faults of ``entry`` into ``out``: answered with a page, so never with an error."""
+    for key, least in (("truncate", 0), ("then_delete", 1), ("then_add", 1)):
+        value = entry.get(key)
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= MAX_COUNT:
+                raise FaultError("%s: %s must be %d..%d" % (where, key, least, MAX_COUNT))
+            out[key] = value
+    if entry.get("duplicate") is not None:
+        if not isinstance(entry["duplicate"], bool):
+            raise FaultError("%s: duplicate must be true or false" % where)
+        if entry["duplicate"]:
+            out["duplicate"] = True
+    if not set(LISTING_KEYS) & set(out):
+        return
+    if {"status", "reset"} & set(out):
+        raise FaultError("%s: %s answer with a page: they cannot be combined with status, error_code, "
+                         "retry_after, body or reset" % (where, "/".join(LISTING_KEYS)))
+    if out.get("resource", [LISTING_RESOURCE]) != [LISTING_RESOURCE]:
+        raise FaultError("%s: %s apply to ListApisV2 only (resource %s)"
+                         % (where, "/".join(LISTING_KEYS), LISTING_RESOURCE))
+    out["resource"] = [LISTING_RESOURCE]
 
 
 def normalise_plan(plan, where):

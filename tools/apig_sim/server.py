@@ -30,7 +30,7 @@ from apig_sim import data, fleet, hooks
 from apig_sim.auth import Authenticator
 from apig_sim.config import REFRESH_RESOURCES, ConfigError, instance_apis
 from apig_sim.errors import ApigError, IamError, code_for_status
-from apig_sim.faults import IAM_TARGET, FaultBook, FaultError, normalise_plan
+from apig_sim.faults import IAM_TARGET, LISTING_KEYS, LISTING_RESOURCE, FaultBook, FaultError, normalise_plan
 from apig_sim.state import Refreshes, RequestLog, Stats, utc_now_iso
 
 MAX_BODY = 1024 * 1024      # no APIG request we serve has a body anywhere near this
@@ -103,7 +103,16 @@ class SimServer(ThreadingHTTPServer):
         self.refreshes = Refreshes()
         # The APIs as configured, for POST /_sim/reset {"apis": "config"}.
         self.config_apis = dict((i.id, list(i.apis)) for i in config.instances.values())
+        self._serial = 0                 # numbers the APIs that then_add faults add
+        self._serial_lock = threading.Lock()
         ThreadingHTTPServer.__init__(self, address, Handler)
+
+    def next_serial(self, fault):
+        """The first number of the APIs that ``fault`` adds (then_add), reserving them."""
+        with self._serial_lock:
+            first = self._serial
+            self._serial += fault.get("then_add", 0)
+            return first
 
     def server_close(self):
         ThreadingHTTPServer.server_close(self)
@@ -163,6 +172,7 @@ class Handler(BaseHTTPRequestHandler):
     def _dispatch(self):
         self._sent = False
         self._record = None
+        self._listing_fault = None
         raw_path, _sep, raw_query = self.path.partition("?")
         if raw_path == "/_sim" or raw_path.startswith("/_sim/"):
             self._admin(raw_path, raw_query)
@@ -402,6 +412,12 @@ class Handler(BaseHTTPRequestHandler):
         elif route.kind == "state":
             answer = server.refreshes.poll(instance)
             self._send_json(200, answer)
+        elif self._listing_fault is not None:
+            answer, after = data.list_apis_faulty(instance.apis, self._query(raw_query), self._listing_fault,
+                                                  instance.id, server.next_serial(self._listing_fault))
+            if after is not instance.apis:
+                instance.apis = after      # one assignment: a concurrent listing sees either list
+            self._send_json(200, answer)
         else:
             answer = data.list_apis(instance.apis, self._query(raw_query))
             self._send_json(200, answer)
@@ -414,6 +430,7 @@ class Handler(BaseHTTPRequestHandler):
     def _apply_fault(self, target, method, resource, outcome, iam=False):
         """Apply the next fault for this request; True when it answered (or reset)."""
         fault = self.server.faults.take(target, method, resource)
+        self._listing_fault = None
         if fault is None:
             return False
         outcome["fault"] = dict((k, v) for k, v in fault.items()
@@ -424,6 +441,8 @@ class Handler(BaseHTTPRequestHandler):
             self._reset_connection()
             raise _Aborted()
         if "status" not in fault:
+            if resource == LISTING_RESOURCE and set(LISTING_KEYS) & set(fault):
+                self._listing_fault = fault  # answered with a page that the fault changes
             return False                   # a pure delay: carry on normally
         status = fault["status"]
         headers = {}
