@@ -135,6 +135,15 @@ drift:
   returned: single instance, with O(compare=true)
   type: dict
   sample: {"create": ["a1"], "update": [], "delete": ["z9"]}
+listings:
+  description:
+    - When the source is ListApisV2 and its listing of the instance never added up (see O(apis)), one item per
+      listing taken - C(totals) (the C(total) of each page), C(collected) (APIs received), C(unique) (distinct ids)
+      and C(duplicates) (ids received more than once, at most 100). The task reports no RV(in_sync) and no RV(drift).
+  returned: single instance, with O(compare=true), when the listing did not add up
+  type: list
+  elements: dict
+  sample: [{"totals": [1234, 1234, 1234], "collected": 600, "unique": 600, "duplicates": []}]
 results:
   description: One result per instance, in input order, each with C(instance_id) and the keys above.
   returned: with O(instances)

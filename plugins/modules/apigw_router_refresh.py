@@ -257,6 +257,15 @@ manifest:
   returned: O(mode=etcd), single instance
   type: dict
   sample: {"schema": 1, "count": 42, "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}
+listings:
+  description:
+    - When the source is ListApisV2 and its listing of the instance never added up (see O(apis)), one item per
+      listing taken - C(totals) (the C(total) of each page), C(collected) (APIs received), C(unique) (distinct ids)
+      and C(duplicates) (ids received more than once, at most 100). Nothing was written.
+  returned: O(mode=etcd), single instance, when the listing did not add up
+  type: list
+  elements: dict
+  sample: [{"totals": [1234, 1234, 1234], "collected": 600, "unique": 600, "duplicates": []}]
 results:
   description: One result per instance, in input order, each with C(instance_id), C(changed), C(failed), C(msg) and
     the keys of its mode above.
