@@ -18,7 +18,8 @@ Guarantees:
   never takes the lock and never writes.
 - Every write is guarded (``EtcdClient.txn``): a key changed by someone else after it was
   read is a conflict, answered by reading and planning again (bounded), never by
-  overwriting.
+  overwriting. Every write also requires the lock key to be still ours: a sync that lost
+  its lock (paused past the lease's TTL, another sync took it) stops and writes nothing more.
 - Nothing outside the instance's ``apis/`` prefix is deleted; the only other key written
   is the manifest, in the last transaction, whenever routes are written (its mod_revision
   then proves the next no-op) or its bytes change.
@@ -317,11 +318,10 @@ def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, al
                 first_look_holds = False
                 try:
                     for batch in batches(ops, max_txn_ops):
-                        if lock.lost:
-                            raise EtcdError('lost the etcd lock %s (its lease expired) in the middle of the '
-                                            'sync of instance %s' % (lock_key(key_prefix, instance_id),
-                                                                     instance_id))
-                        committed = client.txn(batch)
+                        if lock.lost:  # seen by the keep-alive: spare the refused transaction
+                            raise lock.lost_error()
+                        # Conditional on the lock too: a sync paused past its lease writes nothing more.
+                        committed = client.txn(batch, lock=lock)
                         for op in batch:
                             if op[1] in current:
                                 before.setdefault(op[1], current[op[1]])
