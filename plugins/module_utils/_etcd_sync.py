@@ -81,16 +81,20 @@ def batches(ops, max_ops, budget=TXN_BYTES_BUDGET):
     """Split ``ops`` in order into lists of at most ``max_ops`` operations and ~``budget`` bytes.
 
     An operation larger than the budget alone goes in a transaction of its own (etcd
-    will refuse it if it is over its own limit, and the error names the key).
+    will refuse it if it is over its own limit, and the error names the key). etcd's
+    --max-txn-ops counts compares too: with the lock's own compare, a list holds at most
+    ``max_ops - 1`` guards (a run of joined creates shares one).
     """
-    out, current, size = [], [], 0
+    out, current, size, guards = [], [], 0, 0
     for op in ops:
         cost = _op_cost(op)
-        if current and (len(current) >= max_ops or size + cost > budget):
+        guard = not (current and op[0] == 'create' and len(op) > 3 and op[3])
+        if current and (len(current) >= max_ops or size + cost > budget or guards + guard > max(1, max_ops - 1)):
             out.append(current)
-            current, size = [], 0
+            current, size, guards, guard = [], 0, 0, True
         current.append(op)
         size += cost
+        guards += guard
     if current:
         out.append(current)
     return out

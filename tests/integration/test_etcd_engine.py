@@ -293,6 +293,17 @@ def test_txn_batching_respects_max_txn_ops(etcd, client):
     assert result['revision'] == last
 
 
+def test_txn_batching_leaves_room_for_the_lock_compare(etcd, client):
+    # 300 updates: one guard each, plus the lock's compare; etcd counts compares against its
+    # --max-txn-ops (128 here, as by default), so at most 127 updates go in one transaction.
+    sync(client, 'relock', routes('relock', range(1, 301)), key_prefix=PREFIX)
+    desired = routes('relock', range(1, 301), tag='v2')
+    spy = Interfering(client, lambda n, ops: None)
+    result = sync(spy, 'relock', desired, key_prefix=PREFIX, max_txn_ops=128)
+    assert len(result['updated']) == 300 and [n for _rev, n in spy.revisions] == [127, 127, 47]
+    assert instance_dump(etcd, 'relock') == expected_state('relock', desired)
+
+
 def test_txn_batching_respects_request_size(etcd, client):
     # 150 routes of ~20 KB: 128 of them in one transaction would exceed etcd's 1.5 MiB limit.
     desired = routes('big', range(1, 151), pad=20000)
