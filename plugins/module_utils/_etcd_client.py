@@ -387,13 +387,18 @@ class EtcdClient:
             resp = self._call(what, send)
         except EtcdError as exc:
             # Committed all the same: a timed-out attempt applied before a later one was refused, or the
-            # transaction that filled the quota (etcd applies it, then answers "database space exceeded").
-            landed = len(attempts) > 1 or getattr(exc, 'grpc_code', None) == 'RESOURCE_EXHAUSTED'
+            # transaction that filled the quota (etcd applies it, then answers "database space exceeded"). Also a
+            # lone attempt that timed out: the process may have been paused (SIGSTOP) past its deadline while
+            # etcd answered; then the lock may be gone too, which matters more than a timeout.
+            code = getattr(exc, 'grpc_code', None)
+            landed = len(attempts) > 1 or code == 'RESOURCE_EXHAUSTED' or (held_by and code == 'UNAVAILABLE')
             found, lock_kv = self._read_keys(keys, quiet=True, lock_key=held_by and held_by[0]) if landed else (
                 None, None)
             revision = found and self._committed_by_us(guards, found, held_by, lock_kv)
             if revision:
                 return revision
+            if found is not None and held_by and (lock_kv is None or lock_kv[1] != held_by[1]):
+                raise lock.lost_error(lock_kv[0] if lock_kv else None)
             raise
         if resp.succeeded:
             return resp.header.revision
