@@ -448,23 +448,38 @@ class EtcdClient:
         return request
 
     def _committed_by_us(self, guards, found, held_by, lock_kv):
-        """``_own_commit()``, and with a lock ``held_by`` (key, create revision), also made under it:
-        after we took it, and while our key stood (the sync that took the lock after us may have
-        written the same values; it did so only after our key was gone). ``lock_kv``: the lock
-        key's ``(value, create_revision)`` now, or None."""
+        """``_own_commit()``, and with a lock ``held_by`` (key, create revision), also made under it.
+        ``lock_kv``: the lock key's ``(value, create_revision)`` now, or None. While the lock is
+        still ours, the keys as they are now tell. Once it is gone, they tell nothing (the sync
+        that took the lock after us may have rewritten, deleted, or written the same values
+        again): the keys as they were at the last revision of our lock do."""
+        key, ours = held_by or (None, 0)
+        if held_by is not None and (lock_kv is None or lock_kv[1] != ours):
+            try:
+                end = self._lock_end(key, ours)
+                found = dict((g[1], self._get_at(g[1], end - 1)) for g in guards)
+            except EtcdError:  # compacted, or unreachable: not provably ours
+                return None
         revision = _own_commit(guards, found)
-        if not revision or held_by is None:
-            return revision
-        key, ours = held_by
-        if revision <= ours:
-            return None
-        if lock_kv is not None and lock_kv[1] == ours:  # ours all along
-            return revision
-        try:
-            kvs = self._range('get %s' % key, _b(key), None, revision=revision).kvs
-        except EtcdError:  # compacted, or unreachable: not provably ours
-            return None
-        return revision if kvs and kvs[0].create_revision == ours else None
+        return revision if revision and revision > ours else None
+
+    def _get_at(self, key, revision):
+        kvs = self._range('get %s' % key, _b(key), None, revision=revision).kvs
+        return (kvs[0].value, kvs[0].mod_revision) if kvs else None
+
+    def _lock_end(self, key, ours):
+        """The revision at which the lock key created at ``ours`` was gone: a bisection of its
+        history (about log2 of the revisions since, one small read each)."""
+        resp = self._range('get %s' % key, _b(key), None)
+        low, high = ours, resp.header.revision + 1  # ours at low, gone at high
+        while high - low > 1:
+            middle = (low + high) // 2
+            kvs = self._range('get %s' % key, _b(key), None, revision=middle).kvs
+            if kvs and kvs[0].create_revision == ours:
+                low = middle
+            else:
+                high = middle
+        return high
 
     def _read_keys(self, keys, quiet=False, lock_key=None):
         """``({key: (value, mod_revision) or None}, lock)`` in one request; ``lock``: the

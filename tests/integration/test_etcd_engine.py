@@ -522,42 +522,46 @@ def test_a_sync_that_lost_its_lock_writes_nothing_more(etcd, client, then):
         etcd.etcdctl(['lease', 'revoke', seen['lease']])
 
 
-@pytest.mark.parametrize('meanwhile', ['lock-taken', 'same-values-rewritten'])
+@pytest.mark.parametrize('meanwhile', ['lock-taken', 'same-values-rewritten', 'overwritten-by-a-sync'])
 def test_ambiguous_commit_across_a_lost_lock(etcd, meanwhile):
     """A transaction applied under our lock, its reply lost; before the retry the lock passes to
-    another holder. Our applied write still counts as ours; the same values written again by the
-    new holder do not; and nothing more is written either way."""
+    another holder, who may rewrite those keys (other values, deletes, or the very same values).
+    The retry is refused, yet the applied write counts as ours, at its own revision (read in the
+    history, as the keys were when our lock went); the next transaction writes nothing."""
     instance = 'amb-%s' % meanwhile
     key, prefix = lock_key(PREFIX, instance), routes_prefix(PREFIX, instance)
-    ops = [('create', prefix + 'a1', b'{"a":1}'), ('create', prefix + 'a2', b'{"a":2}', True)]
+    ops = [('create', prefix + 'api00001', b'{"a":1}'), ('create', prefix + 'api00002', b'{"a":2}', True)]
     c = LosesFirstTxnReply(etcd.endpoints, library='pyetcd', timeout=5)
     other = EtcdClient(etcd.endpoints, library='pyetcd', timeout=5)
     seen = {}
 
     def takeover():
+        seen['applied'] = etcd.dump_kvs(prefix)
         etcd.etcdctl(['lease', 'revoke', '%x' % _lease_of(etcd, key)])
-        seen['lease'] = etcd.etcdctl(['lease', 'grant', '60']).split()[1]
-        etcd.etcdctl(['put', key, 'other-host:1:holder', '--lease=%s' % seen['lease']])
+        if meanwhile == 'overwritten-by-a-sync':  # took the lock, rewrote one key, deleted the other, released
+            sync(other, instance, routes(instance, [1], tag='v2'), key_prefix=PREFIX)
+        else:
+            seen['lease'] = etcd.etcdctl(['lease', 'grant', '60']).split()[1]
+            etcd.etcdctl(['put', key, 'other-host:1:holder', '--lease=%s' % seen['lease']])
         if meanwhile == 'same-values-rewritten':  # the new holder writes the very same values, in one go
             kvs = etcd.dump_kvs(prefix)
             seen['rewritten'] = other.txn([('update', k, kvs[k][0], kvs[k][1]) for k in sorted(kvs)])
-        seen['revision'] = etcd.revision()
+        seen['revision'], seen['kvs'] = etcd.revision(), etcd.dump_kvs(prefix)
     c.after_applied = takeover
     try:
         with c.lock(key, ttl=15, timeout=5) as held:
-            if meanwhile == 'lock-taken':
-                revision = c.txn(ops, lock=held)
-                assert etcd.dump_kvs(prefix) == {prefix + 'a1': (b'{"a":1}', revision),
-                                                 prefix + 'a2': (b'{"a":2}', revision)}
-                assert revision < int(json.loads(etcd.etcdctl(['get', key, '-w', 'json']))['kvs'][0]['create_revision'])
-                ops = [('create', prefix + 'b1', b'{"b":1}')]  # the next one: refused
-            with pytest.raises(EtcdError) as err:
-                c.txn(ops, lock=held)
+            revision = c.txn(ops, lock=held)  # the applied attempt: ours, at the revision it was applied
+            assert seen['applied'] == {prefix + 'api00001': (b'{"a":1}', revision),
+                                       prefix + 'api00002': (b'{"a":2}', revision)}
+            if meanwhile == 'same-values-rewritten':  # not at the revision of the new holder's write
+                assert set(mod for _v, mod in seen['kvs'].values()) == {seen['rewritten']} != {revision}
+            with pytest.raises(EtcdError) as err:  # the next one: refused
+                c.txn([('create', prefix + 'api00003', b'{"b":1}')], lock=held)
+            assert 'lost the etcd lock %s' % key in err.value.msg
+            assert etcd.revision() == seen['revision'] and etcd.dump_kvs(prefix) == seen['kvs']
+        if 'lease' in seen:
             assert 'another sync holds it (other-host:1:holder)' in err.value.msg
-            assert etcd.revision() == seen['revision'] and prefix + 'b1' not in etcd.dump(prefix)
-            if meanwhile == 'same-values-rewritten':  # theirs, at their revision, not claimed as ours
-                assert set(mod for _v, mod in etcd.dump_kvs(prefix).values()) == {seen['rewritten']}
-        assert etcd.dump(key) == {key: b'other-host:1:holder'}  # released: not theirs
+            assert etcd.dump(key) == {key: b'other-host:1:holder'}  # released: not theirs
     finally:
         c.close()
         other.close()
