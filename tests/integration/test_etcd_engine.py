@@ -394,7 +394,7 @@ class LosesFirstTxnReply(EtcdClient):
             resp = fn(client)
             if first[0]:
                 first[0] = False
-                if self.after_applied:
+                if self.after_applied is not None:
                     self.after_applied()
                 raise _Unavailable()
             return resp
