@@ -718,13 +718,14 @@ def test_sync_paused_past_its_lease_writes_nothing_more(ansible, etcd, src_20k, 
                 pass
             job.thread.join(60)
     result = run.task('sync')
+    # Out of band: not one write after SIGCONT (the revision did not move), the second sync's keys intact.
+    assert etcd.revision() == rev_b, 'written after SIGCONT: %s' % sorted(
+        k for k, (_v, mod) in etcd.dump_kvs(mine).items() if mod > rev_b)[:10]
+    assert etcd.dump_kvs(mine) == kvs_b
     assert result.failed
     assert_clean(result)
     assert ('lost the etcd lock %s in the middle of the sync: ' % lock_key(instance)) in result['msg'], result['msg']
     assert 'nothing more was written' in result['msg'] and 're-run' in result['msg']
-    # Out of band: not one write after SIGCONT (the revision did not move), the second sync's keys intact.
-    assert etcd.revision() == rev_b
-    assert etcd.dump_kvs(mine) == kvs_b
     # The paused sync reports what it did write before the pause.
     assert result['changed'] is True
     assert result['created'] == ids_of(before_pause) and result['updated'] == result['deleted'] == []
