@@ -569,6 +569,54 @@ def test_ambiguous_commit_across_a_lost_lock(etcd, meanwhile):
             etcd.etcdctl(['lease', 'revoke', seen['lease']])
 
 
+class PausedPastItsDeadline(EtcdClient):
+    """A lone transaction attempt whose deadline passed while the process was paused (SIGSTOP):
+    etcd applied it ('applied') or never got it ('unsent'); ``meanwhile`` runs during the pause."""
+    mode = meanwhile = None
+
+    def _call(self, what, fn):
+        mode, self.mode = self.mode, None
+        if mode is None or not what.startswith('a transaction'):
+            return EtcdClient._call(self, what, fn)
+        if mode == 'applied':
+            EtcdClient._call(self, what, fn)
+        self.meanwhile()
+        raise self._error(what, self._endpoints[0][0], 'UNAVAILABLE', 'Deadline Exceeded')
+
+
+@pytest.mark.parametrize('mode', ['applied', 'unsent'])
+def test_timed_out_transaction_of_a_sync_that_lost_its_lock(etcd, mode):
+    instance = 'timed-out-%s' % mode
+    key, prefix = lock_key(PREFIX, instance), routes_prefix(PREFIX, instance)
+    c = PausedPastItsDeadline(etcd.endpoints, library='pyetcd', timeout=5)
+    seen = {}
+
+    def meanwhile():  # the lease expires; another sync rewrites the prefix and releases the lock
+        seen['applied'] = etcd.dump_kvs(prefix)
+        etcd.etcdctl(['lease', 'revoke', '%x' % _lease_of(etcd, key)])
+        other = EtcdClient(etcd.endpoints, library='pyetcd', timeout=5)
+        sync(other, instance, routes(instance, [1], tag='v2'), key_prefix=PREFIX)
+        other.close()
+        seen['revision'], seen['kvs'] = etcd.revision(), etcd.dump_kvs(prefix)
+    c.meanwhile = meanwhile
+    ops = [('create', prefix + 'api00001', b'{"a":1}'), ('create', prefix + 'api00002', b'{"a":2}', True)]
+    try:
+        with c.lock(key, ttl=15, timeout=5) as held:
+            c.mode = mode
+            if mode == 'applied':  # reported as the commit it was, not as "etcd unreachable"
+                revision = c.txn(ops, lock=held)
+                assert seen['applied'] == {prefix + 'api00001': (b'{"a":1}', revision),
+                                           prefix + 'api00002': (b'{"a":2}', revision)}
+                ops = [('create', prefix + 'api00003', b'{"b":1}')]
+            with pytest.raises(EtcdError) as err:  # unsent: the lost lock, not "etcd unreachable"
+                c.txn(ops, lock=held)
+            assert err.value.msg.startswith('lost the etcd lock %s' % key), err.value.msg
+            assert mode == 'applied' or seen['applied'] == {}
+            assert etcd.revision() == seen['revision'] and etcd.dump_kvs(prefix) == seen['kvs']
+    finally:
+        c.close()
+
+
 def test_lock_waits_and_times_out(etcd, client):
     key = lock_key(PREFIX, 'busy')
     with client.lock(key, ttl=10, timeout=5) as held:
