@@ -409,7 +409,7 @@ class EtcdClient:
             revision = self._committed_by_us(guards, found, held_by, lock_kv)
             if revision:
                 return revision
-        # Not ours now means not ours when the transaction was refused: a key's create revision never comes back.
+        # The lock is not ours (any more): stop, whichever compare failed. No re-plan under another's lock.
         if held_by and (lock_kv is None or lock_kv[1] != held_by[1]):
             raise lock.lost_error(lock_kv[0] if lock_kv else None)
         failed = [key for kind, key, _v, mod in guards
