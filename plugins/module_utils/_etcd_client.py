@@ -357,53 +357,75 @@ class EtcdClient:
 
     # -- writes --------------------------------------------------------------------------------
 
-    def txn(self, ops):
+    def txn(self, ops, lock=None):
         """Apply guarded ``ops`` in one transaction; return the revision after it. ``ops``:
         ``('create', key, value[, joined])`` (only if absent), ``('update', key, value, mod_revision)``,
         ``('delete', key, mod_revision)`` (only if the key still has that mod_revision). All or
         nothing: when a guard fails, ConflictError names the keys whose guards failed. A create
         ``joined`` to the previous one (no key read between them) shares its range guard "no key
-        in [first, last]": one message instead of one per key."""
+        in [first, last]": one message instead of one per key.
+
+        With ``lock`` (a held EtcdLock), the transaction also requires the lock key to be still
+        ours (its create revision): a sync that lost its lock, say paused past the lease while
+        another sync took it, writes nothing more. That failure raises ``lock.lost_error()``,
+        never a ConflictError (a re-plan would be made under a lock we no longer hold)."""
         if not ops:
             raise ValueError('txn() needs at least one operation')
         guards = [(op[0], op[1], None, op[2]) if op[0] == 'delete' else
                   (op[0], op[1], _b(op[2]), op[3] if op[0] == 'update' else (len(op) > 3 and op[3]))
                   for op in ops]
-        what = 'a transaction of %d operation(s) (%s)' % (len(ops), _keys_text([g[1] for g in guards]))
+        held_by = (lock.key, lock.revision) if lock is not None else None
+        keys = [g[1] for g in guards]
+        what = 'a transaction of %d operation(s) (%s)' % (len(ops), _keys_text(keys))
         attempts = []
 
         def send(c):
             attempts.append(1)
-            return c.kvstub.Txn(self._txn_request(guards), c.timeout, credentials=c.call_credentials,
+            return c.kvstub.Txn(self._txn_request(guards, held_by), c.timeout, credentials=c.call_credentials,
                                 metadata=c.metadata)
         try:
             resp = self._call(what, send)
         except EtcdError as exc:
             # Committed all the same: a timed-out attempt applied before a later one was refused, or the
-            # transaction that filled the quota (etcd applies it, then answers "database space exceeded").
-            landed = len(attempts) > 1 or getattr(exc, 'grpc_code', None) == 'RESOURCE_EXHAUSTED'
-            found = landed and self._read_keys([g[1] for g in guards], quiet=True)
-            if found and _own_commit(guards, found):
-                return _own_commit(guards, found)
+            # transaction that filled the quota (etcd applies it, then answers "database space exceeded"). Also a
+            # lone attempt that timed out: the process may have been paused (SIGSTOP) past its deadline while
+            # etcd answered; then the lock may be gone too, which matters more than a timeout.
+            code = getattr(exc, 'grpc_code', None)
+            landed = len(attempts) > 1 or code == 'RESOURCE_EXHAUSTED' or (held_by and code == 'UNAVAILABLE')
+            found, lock_kv = self._read_keys(keys, quiet=True, lock_key=held_by and held_by[0]) if landed else (
+                None, None)
+            revision = found and self._committed_by_us(guards, found, held_by, lock_kv)
+            if revision:
+                return revision
+            if found is not None and held_by and (lock_kv is None or lock_kv[1] != held_by[1]):
+                raise lock.lost_error(lock_kv[0] if lock_kv else None)
             raise
         if resp.succeeded:
             return resp.header.revision
         # Which guards failed: read the keys (one request, only on a conflict). An earlier attempt may have been
         # applied before its endpoint failed: if every key holds what we wrote, at one revision, that was our write.
-        found = self._read_keys([g[1] for g in guards])
-        if len(attempts) > 1 and _own_commit(guards, found):
-            return _own_commit(guards, found)
+        found, lock_kv = self._read_keys(keys, lock_key=held_by and held_by[0])
+        if len(attempts) > 1:
+            revision = self._committed_by_us(guards, found, held_by, lock_kv)
+            if revision:
+                return revision
+        # The lock is not ours (any more): stop, whichever compare failed. No re-plan under another's lock.
+        if held_by and (lock_kv is None or lock_kv[1] != held_by[1]):
+            raise lock.lost_error(lock_kv[0] if lock_kv else None)
         failed = [key for kind, key, _v, mod in guards
                   if (found[key] is not None if kind == 'create' else (found[key] is None or found[key][1] != mod))]
         raise ConflictError('etcd keys changed concurrently, nothing written by this transaction: %s'
-                            % _keys_text(failed or [g[1] for g in guards]), failed)
+                            % _keys_text(failed or keys), failed)
 
-    def _txn_request(self, guards):
-        """The TxnRequest, filled in place (see the module's docstring for why)."""
+    def _txn_request(self, guards, held_by=None):
+        """The TxnRequest, filled in place (see the module's docstring for why); with ``held_by``
+        ``(lock key, create revision)``, first of all the compare that the lock is still that key."""
         rpc = self._lib.etcdrpc
         request = rpc.TxnRequest()
         add_compare, add_success = request.compare.add, request.success.add
         version, mod, equal, less = rpc.Compare.VERSION, rpc.Compare.MOD, rpc.Compare.EQUAL, rpc.Compare.LESS
+        if held_by:
+            add_compare(key=_b(held_by[0]), target=rpc.Compare.CREATE, result=equal, create_revision=held_by[1])
         run = []  # joined creates, guarded together by "no key in [first, last]"
         for kind, key, value, revision in guards + [(None, None, None, None)]:
             if run and not (kind == 'create' and revision):
@@ -425,17 +447,58 @@ class EtcdClient:
             put.value = value
         return request
 
-    def _read_keys(self, keys, quiet=False):  # quiet: None when etcd cannot answer
+    def _committed_by_us(self, guards, found, held_by, lock_kv):
+        """``_own_commit()``, and with a lock ``held_by`` (key, create revision), also made under it.
+        ``lock_kv``: the lock key's ``(value, create_revision)`` now, or None. While the lock is
+        still ours, the keys as they are now tell. Once it is gone, they tell nothing (the sync
+        that took the lock after us may have rewritten, deleted, or written the same values
+        again): the keys as they were at the last revision of our lock do."""
+        key, ours = held_by or (None, 0)
+        if held_by is not None and (lock_kv is None or lock_kv[1] != ours):
+            try:
+                end = self._lock_end(key, ours)
+                found = dict((g[1], self._get_at(g[1], end - 1)) for g in guards)
+            except EtcdError:  # compacted, or unreachable: not provably ours
+                return None
+        revision = _own_commit(guards, found)
+        return revision if revision and revision > ours else None
+
+    def _get_at(self, key, revision):
+        kvs = self._range('get %s' % key, _b(key), None, revision=revision).kvs
+        return (kvs[0].value, kvs[0].mod_revision) if kvs else None
+
+    def _lock_end(self, key, ours):
+        """The revision at which the lock key created at ``ours`` was gone: a bisection of its
+        history (about log2 of the revisions since, one small read each)."""
+        resp = self._range('get %s' % key, _b(key), None)
+        low, high = ours, resp.header.revision + 1  # ours at low, gone at high
+        while high - low > 1:
+            middle = (low + high) // 2
+            kvs = self._range('get %s' % key, _b(key), None, revision=middle).kvs
+            if kvs and kvs[0].create_revision == ours:
+                low = middle
+            else:
+                high = middle
+        return high
+
+    def _read_keys(self, keys, quiet=False, lock_key=None):
+        """``({key: (value, mod_revision) or None}, lock)`` in one request; ``lock``: the
+        ``(value, create_revision)`` of ``lock_key`` (None when absent or not asked). quiet:
+        ``(None, None)`` when etcd cannot answer."""
+        asked = list(keys) + ([lock_key] if lock_key else [])
+
         def read(c):
             t = c.transactions
-            return c.transaction([], [t.get(k) for k in keys], [])[1]
+            return c.transaction([], [t.get(k) for k in asked], [])[1]
         try:
-            replies = self._call('read %d key(s) after a conflict' % len(keys), read)
+            replies = self._call('read %d key(s) after a conflict' % len(asked), read)
         except EtcdError:
             if quiet:
-                return None
+                return None, None
             raise
-        return dict((k, (r[0][0], r[0][1].mod_revision) if r else None) for k, r in zip(keys, replies))
+        found = dict((k, (r[0][0], r[0][1].mod_revision) if r else None) for k, r in zip(keys, replies))
+        lock = replies[-1] if lock_key else None
+        return found, ((lock[0][0], lock[0][1].create_revision) if lock else None)
 
     # -- lock ----------------------------------------------------------------------------------
 

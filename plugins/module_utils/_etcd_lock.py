@@ -38,7 +38,9 @@ def hold_lock(client, name_key, ttl=30, timeout=30):
 
 
 class EtcdLock:
-    """A lease-backed lock key; see ``hold_lock``."""
+    """A lease-backed lock key; see ``hold_lock``. ``revision`` is the create revision of our key
+    while we hold it: a key of another holder (or ours re-created) always has another one, so
+    ``EtcdClient.txn(..., lock=)`` makes writes conditional on it."""
 
     def __init__(self, client, key, ttl):
         self.client, self.key, self.ttl = client, key, max(2, int(ttl))
@@ -49,6 +51,17 @@ class EtcdLock:
     @property
     def lost(self):
         return self._lost.is_set()
+
+    def lost_error(self, holder=None):
+        """The EtcdError that stops a sync whose lock is gone (``holder``: the value of the key
+        that now stands in its place, if any)."""
+        self._lost.set()
+        holder = holder.decode('utf-8', 'replace') if isinstance(holder, bytes) else holder
+        return EtcdError('lost the etcd lock %s in the middle of the sync: %s; nothing more was written '
+                         '(the result lists what was); re-run the sync'
+                         % (self.key, 'another sync holds it (%s)' % holder if holder else
+                            'its lease expired or the key was deleted (a pause or a cut from etcd longer than '
+                            'its %ds TTL)' % self.ttl), lock_holder=holder)
 
     def acquire(self, timeout):
         client = self.client
@@ -70,7 +83,7 @@ class EtcdLock:
                     return
                 current = replies[0][0] if replies[0] else None
                 if current and current[0] == self.value:  # our own put, applied before a failover
-                    self.revision = current[1].mod_revision
+                    self.revision = current[1].create_revision
                     return
                 self.holder = current[0].decode('utf-8', 'replace') if current else None
                 remaining = deadline - time.monotonic()
@@ -108,7 +121,7 @@ class EtcdLock:
         if self.lease_id is None:
             return
 
-        def delete(c):
+        def delete(c):  # only our own key: another holder's has another revision
             t = c.transactions
             return c.transaction([t.mod(self.key) == self.revision], [t.delete(self.key)], [])
         for what, fn in (('release the lock %s' % self.key, delete if self.revision else None),

@@ -18,7 +18,8 @@ Guarantees:
   never takes the lock and never writes.
 - Every write is guarded (``EtcdClient.txn``): a key changed by someone else after it was
   read is a conflict, answered by reading and planning again (bounded), never by
-  overwriting.
+  overwriting. Every write also requires the lock key to be still ours: a sync that lost
+  its lock (paused past the lease's TTL, another sync took it) stops and writes nothing more.
 - Nothing outside the instance's ``apis/`` prefix is deleted; the only other key written
   is the manifest, in the last transaction, whenever routes are written (its mod_revision
   then proves the next no-op) or its bytes change.
@@ -80,16 +81,20 @@ def batches(ops, max_ops, budget=TXN_BYTES_BUDGET):
     """Split ``ops`` in order into lists of at most ``max_ops`` operations and ~``budget`` bytes.
 
     An operation larger than the budget alone goes in a transaction of its own (etcd
-    will refuse it if it is over its own limit, and the error names the key).
+    will refuse it if it is over its own limit, and the error names the key). etcd's
+    --max-txn-ops counts compares too: with the lock's own compare, a list holds at most
+    ``max_ops - 1`` guards (a run of joined creates shares one).
     """
-    out, current, size = [], [], 0
+    out, current, size, guards = [], [], 0, 0
     for op in ops:
         cost = _op_cost(op)
-        if current and (len(current) >= max_ops or size + cost > budget):
+        guard = not (current and op[0] == 'create' and len(op) > 3 and op[3])
+        if current and (len(current) >= max_ops or size + cost > budget or guards + guard > max(1, max_ops - 1)):
             out.append(current)
-            current, size = [], 0
+            current, size, guards, guard = [], 0, 0, True
         current.append(op)
         size += cost
+        guards += guard
     if current:
         out.append(current)
     return out
@@ -317,11 +322,10 @@ def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, al
                 first_look_holds = False
                 try:
                     for batch in batches(ops, max_txn_ops):
-                        if lock.lost:
-                            raise EtcdError('lost the etcd lock %s (its lease expired) in the middle of the '
-                                            'sync of instance %s' % (lock_key(key_prefix, instance_id),
-                                                                     instance_id))
-                        committed = client.txn(batch)
+                        if lock.lost:  # seen by the keep-alive: spare the refused transaction
+                            raise lock.lost_error()
+                        # Conditional on the lock too: a sync paused past its lease writes nothing more.
+                        committed = client.txn(batch, lock=lock)
                         for op in batch:
                             if op[1] in current:
                                 before.setdefault(op[1], current[op[1]])

@@ -94,11 +94,11 @@ class Interfering:
     def __getattr__(self, name):
         return getattr(self._client, name)
 
-    def txn(self, ops):
+    def txn(self, ops, lock=None):
         self.txns += 1
         self._before(self.txns, ops)
         try:
-            rev = self._client.txn(ops)
+            rev = self._client.txn(ops, lock=lock)
         except ConflictError:
             self.conflicts += 1
             raise
@@ -293,6 +293,17 @@ def test_txn_batching_respects_max_txn_ops(etcd, client):
     assert result['revision'] == last
 
 
+def test_txn_batching_leaves_room_for_the_lock_compare(etcd, client):
+    # 300 updates: one guard each, plus the lock's compare; etcd counts compares against its
+    # --max-txn-ops (128 here, as by default), so at most 127 updates go in one transaction.
+    sync(client, 'relock', routes('relock', range(1, 301)), key_prefix=PREFIX)
+    desired = routes('relock', range(1, 301), tag='v2')
+    spy = Interfering(client, lambda n, ops: None)
+    result = sync(spy, 'relock', desired, key_prefix=PREFIX, max_txn_ops=128)
+    assert len(result['updated']) == 300 and [n for _rev, n in spy.revisions] == [127, 127, 47]
+    assert instance_dump(etcd, 'relock') == expected_state('relock', desired)
+
+
 def test_txn_batching_respects_request_size(etcd, client):
     # 150 routes of ~20 KB: 128 of them in one transaction would exceed etcd's 1.5 MiB limit.
     desired = routes('big', range(1, 151), pad=20000)
@@ -371,6 +382,7 @@ class LosesFirstTxnReply(EtcdClient):
     """The first transaction is applied by etcd, but its reply is lost (as when a member dies)."""
 
     lose = 1
+    after_applied = None  # runs between the applied attempt and its retry
 
     def _call(self, what, fn):
         if not what.startswith('a transaction') or not self.lose:
@@ -382,6 +394,8 @@ class LosesFirstTxnReply(EtcdClient):
             resp = fn(client)
             if first[0]:
                 first[0] = False
+                if self.after_applied is not None:
+                    self.after_applied()
                 raise _Unavailable()
             return resp
         return EtcdClient._call(self, what, applied_then_lost)
@@ -453,6 +467,154 @@ def test_lock_serialises_two_syncs(etcd):
     ids = range(1, 61) if second == 'a' else range(31, 91)
     assert instance_dump(etcd, 'locked') == expected_state('locked', routes('locked', ids, tag=second))
     assert results[second][0]['deleted'] and results[second][0]['updated']
+
+
+def _lease_of(etcd, key):
+    return int(json.loads(etcd.etcdctl(['get', key, '-w', 'json']))['kvs'][0]['lease'])
+
+
+@pytest.mark.parametrize('then', ['another-sync', 'another-holder'])
+def test_a_sync_that_lost_its_lock_writes_nothing_more(etcd, client, then):
+    """What a sync paused past its lease's TTL meets when it wakes up: its lock key gone, and
+    another sync that ran meanwhile (or holds the lock now). Its next transaction is refused."""
+    instance = 'lost-%s' % then
+    key, prefix = lock_key(PREFIX, instance), routes_prefix(PREFIX, instance)
+    seen = {}
+
+    def before(n, ops):
+        if n != 3:
+            return
+        # The pause: the lease is gone (here revoked; the keep-alive, every TTL/3, has not seen it yet).
+        etcd.etcdctl(['lease', 'revoke', '%x' % _lease_of(etcd, key)])
+        if then == 'another-sync':  # ... and another sync took the lock, wrote and released it
+            other = EtcdClient(etcd.endpoints, library='pyetcd', timeout=5)
+            seen['other'] = sync(other, instance, routes(instance, range(1, 6), tag='v2'), key_prefix=PREFIX)
+            other.close()
+        else:  # ... or holds it now
+            seen['lease'] = etcd.etcdctl(['lease', 'grant', '60']).split()[1]
+            etcd.etcdctl(['put', key, 'other-host:4242:holder', '--lease=%s' % seen['lease']])
+            seen['lock'] = json.loads(etcd.etcdctl(['get', key, '-w', 'json']))['kvs'][0]
+        seen['revision'], seen['kvs'] = etcd.revision(), etcd.dump_kvs('%s/%s/' % (PREFIX, instance))
+
+    spy = Interfering(client, before)
+    with pytest.raises(EtcdError) as err:
+        sync(spy, instance, routes(instance, range(1, 41)), key_prefix=PREFIX, max_txn_ops=10)
+    assert spy.txns == 3 and len(spy.revisions) == 2  # the third was sent, and refused
+    assert not isinstance(err.value, ConflictError)  # no re-plan under a lock we do not hold
+    msg = err.value.msg
+    assert msg.startswith('lost the etcd lock %s in the middle of the sync: ' % key) and 're-run' in msg, msg
+    # Out of band: not one write more, not even the release of the lock.
+    assert etcd.revision() == seen['revision']
+    assert etcd.dump_kvs('%s/%s/' % (PREFIX, instance)) == seen['kvs']
+    # The result still reports what the two committed transactions did.
+    details = err.value.details
+    assert details['created'] == ['api%05d' % i for i in range(1, 21)] and details['changed'] is True
+    assert details['revision'] == spy.revisions[-1][0] and (details['updated'], details['deleted']) == ([], [])
+    if then == 'another-sync':
+        assert 'its lease expired' in msg
+        assert instance_dump(etcd, instance) == expected_state(instance, routes(instance, range(1, 6), tag='v2'))
+        assert seen['other']['deleted'] == ['api%05d' % i for i in range(6, 21)]
+    else:
+        assert 'another sync holds it (other-host:4242:holder)' in msg
+        assert details['lock_holder'] == 'other-host:4242:holder'
+        # Our release did not delete the other holder's key.
+        assert json.loads(etcd.etcdctl(['get', key, '-w', 'json']))['kvs'][0] == seen['lock']
+        etcd.etcdctl(['lease', 'revoke', seen['lease']])
+
+
+@pytest.mark.parametrize('meanwhile', ['lock-taken', 'same-values-rewritten', 'overwritten-by-a-sync'])
+def test_ambiguous_commit_across_a_lost_lock(etcd, meanwhile):
+    """A transaction applied under our lock, its reply lost; before the retry the lock passes to
+    another holder, who may rewrite those keys (other values, deletes, or the very same values).
+    The retry is refused, yet the applied write counts as ours, at its own revision (read in the
+    history, as the keys were when our lock went); the next transaction writes nothing."""
+    instance = 'amb-%s' % meanwhile
+    key, prefix = lock_key(PREFIX, instance), routes_prefix(PREFIX, instance)
+    ops = [('create', prefix + 'api00001', b'{"a":1}'), ('create', prefix + 'api00002', b'{"a":2}', True)]
+    c = LosesFirstTxnReply(etcd.endpoints, library='pyetcd', timeout=5)
+    other = EtcdClient(etcd.endpoints, library='pyetcd', timeout=5)
+    seen = {}
+
+    def takeover():
+        seen['applied'] = etcd.dump_kvs(prefix)
+        etcd.etcdctl(['lease', 'revoke', '%x' % _lease_of(etcd, key)])
+        if meanwhile == 'overwritten-by-a-sync':  # took the lock, rewrote one key, deleted the other, released
+            sync(other, instance, routes(instance, [1], tag='v2'), key_prefix=PREFIX)
+        else:
+            seen['lease'] = etcd.etcdctl(['lease', 'grant', '60']).split()[1]
+            etcd.etcdctl(['put', key, 'other-host:1:holder', '--lease=%s' % seen['lease']])
+        if meanwhile == 'same-values-rewritten':  # the new holder writes the very same values, in one go
+            kvs = etcd.dump_kvs(prefix)
+            seen['rewritten'] = other.txn([('update', k, kvs[k][0], kvs[k][1]) for k in sorted(kvs)])
+        seen['revision'], seen['kvs'] = etcd.revision(), etcd.dump_kvs(prefix)
+    c.after_applied = takeover
+    try:
+        with c.lock(key, ttl=15, timeout=5) as held:
+            revision = c.txn(ops, lock=held)  # the applied attempt: ours, at the revision it was applied
+            assert seen['applied'] == {prefix + 'api00001': (b'{"a":1}', revision),
+                                       prefix + 'api00002': (b'{"a":2}', revision)}
+            if meanwhile == 'same-values-rewritten':  # not at the revision of the new holder's write
+                assert set(mod for _v, mod in seen['kvs'].values()) == {seen['rewritten']} != {revision}
+            with pytest.raises(EtcdError) as err:  # the next one: refused
+                c.txn([('create', prefix + 'api00003', b'{"b":1}')], lock=held)
+            assert 'lost the etcd lock %s' % key in err.value.msg
+            assert etcd.revision() == seen['revision'] and etcd.dump_kvs(prefix) == seen['kvs']
+        if 'lease' in seen:
+            assert 'another sync holds it (other-host:1:holder)' in err.value.msg
+            assert etcd.dump(key) == {key: b'other-host:1:holder'}  # released: not theirs
+    finally:
+        c.close()
+        other.close()
+        if 'lease' in seen:
+            etcd.etcdctl(['lease', 'revoke', seen['lease']])
+
+
+class PausedPastItsDeadline(EtcdClient):
+    """A lone transaction attempt whose deadline passed while the process was paused (SIGSTOP):
+    etcd applied it ('applied') or never got it ('unsent'); ``meanwhile`` runs during the pause."""
+    mode = meanwhile = None
+
+    def _call(self, what, fn):
+        mode, self.mode = self.mode, None
+        if mode is None or not what.startswith('a transaction'):
+            return EtcdClient._call(self, what, fn)
+        if mode == 'applied':
+            EtcdClient._call(self, what, fn)
+        self.meanwhile()
+        raise self._error(what, self._endpoints[0][0], 'UNAVAILABLE', 'Deadline Exceeded')
+
+
+@pytest.mark.parametrize('mode', ['applied', 'unsent'])
+def test_timed_out_transaction_of_a_sync_that_lost_its_lock(etcd, mode):
+    instance = 'timed-out-%s' % mode
+    key, prefix = lock_key(PREFIX, instance), routes_prefix(PREFIX, instance)
+    c = PausedPastItsDeadline(etcd.endpoints, library='pyetcd', timeout=5)
+    seen = {}
+
+    def meanwhile():  # the lease expires; another sync rewrites the prefix and releases the lock
+        seen['applied'] = etcd.dump_kvs(prefix)
+        etcd.etcdctl(['lease', 'revoke', '%x' % _lease_of(etcd, key)])
+        other = EtcdClient(etcd.endpoints, library='pyetcd', timeout=5)
+        sync(other, instance, routes(instance, [1], tag='v2'), key_prefix=PREFIX)
+        other.close()
+        seen['revision'], seen['kvs'] = etcd.revision(), etcd.dump_kvs(prefix)
+    c.meanwhile = meanwhile
+    ops = [('create', prefix + 'api00001', b'{"a":1}'), ('create', prefix + 'api00002', b'{"a":2}', True)]
+    try:
+        with c.lock(key, ttl=15, timeout=5) as held:
+            c.mode = mode
+            if mode == 'applied':  # reported as the commit it was, not as "etcd unreachable"
+                revision = c.txn(ops, lock=held)
+                assert seen['applied'] == {prefix + 'api00001': (b'{"a":1}', revision),
+                                           prefix + 'api00002': (b'{"a":2}', revision)}
+                ops = [('create', prefix + 'api00003', b'{"b":1}')]
+            with pytest.raises(EtcdError) as err:  # unsent: the lost lock, not "etcd unreachable"
+                c.txn(ops, lock=held)
+            assert err.value.msg.startswith('lost the etcd lock %s' % key), err.value.msg
+            assert mode == 'applied' or seen['applied'] == {}
+            assert etcd.revision() == seen['revision'] and etcd.dump_kvs(prefix) == seen['kvs']
+    finally:
+        c.close()
 
 
 def test_lock_waits_and_times_out(etcd, client):
@@ -648,11 +810,11 @@ class Meddling(object):
         self.c, self.n = c, 0
     def __getattr__(self, name):
         return getattr(self.c, name)
-    def txn(self, ops):
+    def txn(self, ops, lock=None):
         self.n += 1
         if self.n == 1:  # someone edits a route between our read and our write
             self.c.txn([('update', ops[0][1], b'concurrent', self.c.get(ops[0][1])[1])])
-        return self.c.txn(ops)
+        return self.c.txn(ops, lock=lock)
 
 changed = dict(desired)
 key = sorted(changed)[0]

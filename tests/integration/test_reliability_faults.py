@@ -664,6 +664,77 @@ def test_sigkilled_sync_is_repaired_and_its_lock_expires(ansible, etcd, src_20k)
                                                     len(result['created'])))
 
 
+def test_sync_paused_past_its_lease_writes_nothing_more(ansible, etcd, src_20k, tmp_path):
+    """A sync SIGSTOPped past its lock's TTL while another sync takes the lock and finishes; on
+    SIGCONT it must not write one key more, and must fail saying why."""
+    instance = 'inst-paused'
+    mine = '%s/%s/' % (PREFIX, instance)
+    paused = AnsibleRunner(ansible.workdir / 'paused', collections_path=ansible.collections_path)
+    meanwhile = AnsibleRunner(ansible.workdir / 'meanwhile', collections_path=ansible.collections_path)
+    src_b = write_src(tmp_path / 'apis-b.json', range(100), tag='b')
+    rev0 = etcd.revision()
+    job = Background(paused, [sync_task('sync', instance, src=src_20k, etcd_endpoints=etcd.endpoints,
+                                        max_txn_ops=16)], name='paused')
+    pid = None
+    try:
+        # after the lock (rev0 + 1) and the first transactions
+        assert wait_for(lambda: (revision_of(etcd.endpoints) or 0) >= rev0 + 4 or not job.alive, 120)
+        pids = module_pids(paused.workdir)
+        assert job.alive and len(pids) == 1, (job.alive, pids)
+        pid = pids[0]
+        os.kill(pid, signal.SIGSTOP)
+        stopped_at = time.monotonic()
+        assert wait_for(lambda: psutil.Process(pid).status() == psutil.STATUS_STOPPED, 10, 0.05)
+        # The lease runs out (nobody keeps it alive), etcd deletes the lock key.
+        assert wait_for(lambda: lock_key(instance) not in etcd.dump(lock_key(instance)), LOCK_TTL + 15, 0.2)
+        expired_after = time.monotonic() - stopped_at
+        before_pause = etcd.dump_kvs(mine)  # what the paused sync wrote (a reply in flight included)
+        assert 0 < len(before_pause) < 20000 and manifest_key(instance) not in before_pause
+
+        # Another sync runs meanwhile and completes: 100 routes of other content, the rest pruned.
+        second = meanwhile.run_tasks([sync_task('sync', instance, src=src_b, etcd_endpoints=etcd.endpoints)],
+                                     name='meanwhile').assert_success().task('sync')
+        state_b = expected_state(instance, range(100), tag='b')
+        kvs_b = etcd.dump_kvs(mine)
+        assert dict((k, v) for k, (v, _m) in kvs_b.items()) == state_b
+        assert second['deleted'] == ids_of(set(before_pause) - set(state_b))
+        rev_b = etcd.revision()
+        assert rev_b >= second['revision']
+
+        os.kill(pid, signal.SIGCONT)
+        resumed_at = time.monotonic()
+        run = job.join(120)
+        pid = None
+    finally:
+        if pid is not None:  # the test failed while the module was stopped: let it end, then end it
+            try:
+                os.kill(pid, signal.SIGCONT)
+                psutil.Process(pid).wait(30)
+            except (OSError, psutil.Error):
+                pass
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+            job.thread.join(60)
+    result = run.task('sync')
+    # Out of band: not one write after SIGCONT (the revision did not move), the second sync's keys intact.
+    assert etcd.revision() == rev_b, 'written after SIGCONT: %s' % sorted(
+        k for k, (_v, mod) in etcd.dump_kvs(mine).items() if mod > rev_b)[:10]
+    assert etcd.dump_kvs(mine) == kvs_b
+    assert result.failed
+    assert_clean(result)
+    assert ('lost the etcd lock %s in the middle of the sync: ' % lock_key(instance)) in result['msg'], result['msg']
+    assert 'nothing more was written' in result['msg'] and 're-run' in result['msg']
+    # The paused sync reports what it did write before the pause.
+    assert result['changed'] is True
+    assert result['created'] == ids_of(before_pause) and result['updated'] == result['deleted'] == []
+    print('paused sync: stopped with %d/20000 routes written, lock expired %.1fs after SIGSTOP; another sync '
+          'updated %d, deleted %d; after SIGCONT the paused sync failed in %.1fs: %s'
+          % (len(before_pause), expired_after, len(second['updated']), len(second['deleted']),
+             time.monotonic() - resumed_at, result['msg']))
+
+
 @pytest.mark.slow
 def test_repeated_process_deaths_then_repair(ansible, etcd, tmp_path):
     instance = 'inst-deaths'

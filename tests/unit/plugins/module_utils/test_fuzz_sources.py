@@ -64,7 +64,7 @@ class FakeEtcd(object):
             lost = False
         yield Held()
 
-    def txn(self, ops):
+    def txn(self, ops, lock=None):
         failed = []
         for op in ops:
             current = self.kv.get(op[1])
