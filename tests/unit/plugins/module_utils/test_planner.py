@@ -217,3 +217,22 @@ def test_diff_and_summary_agree_with_plan(desired, current, max_items):
     diff = render_diff(result, current, desired, max_items=max_items)
     shown_before = [key for key in diff["before"] if key != "(not shown)"]
     assert len(shown_before) <= 2 * max_items
+
+
+def test_a_key_that_is_not_utf8_is_planned_reported_and_shown_escaped():
+    stray = P.encode("utf-8") + b"\xff\xfe-x"
+    current = {k("a"): (v("a"), 1), stray: (b"\xff", 2)}
+    result = plan({t("a"): v("a")}, current, prefix=P)  # a str desired key is UTF-8
+    assert result.deletes == {stray: 2} and result.unchanged == 1
+    assert summary(result)["deleted"] == [P + "\\xff\\xfe-x"]
+    diff = render_diff(result, current, {t("a"): v("a")})
+    assert diff == {"before": {P + "\\xff\\xfe-x": "\ufffd"}, "after": {}}
+    json.dumps(diff)
+    assert plan({t("a"): v("a")}, current, prune=False, prefix=P).deletes == {}
+
+
+def test_a_key_outside_the_prefix_that_is_not_utf8_is_named_escaped():
+    with pytest.raises(ValidationError) as exc:
+        plan({}, {b"/apig/router/i2/apis/\xff": (b"{}", 1)}, prefix=P)
+    assert "first: /apig/router/i2/apis/\\xff" in exc.value.msg
+    assert exc.value.details["keys_outside"] == ["/apig/router/i2/apis/\\xff"]
