@@ -117,8 +117,8 @@ revision:
 routes:
   description:
     - The route records, sorted by API id.
-    - A value that is not a route record is given as C({"key", "invalid": true, "value"}) with its first 256 bytes;
-      bytes of the key that are not UTF-8 are escaped with Python's C(backslashreplace) (C(\xff)).
+    - A value that is not a route record is given as a dict with C(key), C(invalid=true) and its first 256 bytes as
+      C(value); bytes of the key that are not UTF-8 are escaped with Python's C(backslashreplace) (C(\xff)).
   returned: single instance, with O(records=true)
   type: list
   elements: dict
