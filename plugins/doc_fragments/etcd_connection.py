@@ -65,6 +65,11 @@ options:
       - Prefix of the router's keys. Routes live under C(<key_prefix>/<instance_id>/apis/), the manifest at
         C(<key_prefix>/<instance_id>/manifest).
       - Must start with C(/) and contain neither C(//) nor C(..).
+      - An instance owns every key under C(<key_prefix>/<instance_id>/), and a sync deletes keys under its C(apis/)
+        that the source lacks. On one etcd cluster the key spaces of two instances must therefore not nest, as with
+        C(/nest) for instance C(X) and C(/nest/X/apis) for instance C(Y); use one O(key_prefix) for every instance
+        of a cluster. Two O(instances) items that list an etcd endpoint in common and whose key spaces nest are
+        refused before anything is written.
     type: str
     default: /apig/router
 '''

@@ -64,8 +64,10 @@ class ConflictError(EtcdError):
     """Guarded writes kept failing because someone else changed the same keys."""
 
     def __init__(self, msg, keys=None):
-        super(ConflictError, self).__init__(msg, conflict_keys=sorted(keys or []))
-        self.keys = sorted(keys or [])
+        # As text: etcd keys are bytes, and one that is not UTF-8 is shown escaped (backslashreplace).
+        keys = sorted(k.decode('utf-8', 'backslashreplace') if isinstance(k, bytes) else k for k in keys or [])
+        super(ConflictError, self).__init__(msg, conflict_keys=keys)
+        self.keys = list(keys)
 
 
 class IncompleteListingError(ApigwRouterError):

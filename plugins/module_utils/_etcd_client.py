@@ -91,6 +91,11 @@ def _b(value):
     return value if isinstance(value, bytes) else value.encode('utf-8')
 
 
+def _text(key):
+    """A key in a message: bytes that are not UTF-8 escaped (backslashreplace)."""
+    return key.decode('utf-8', 'backslashreplace') if isinstance(key, bytes) else key
+
+
 def prefix_range_end(prefix):
     """The ``range_end`` that selects every key starting with ``prefix`` (bytes)."""
     end = bytearray(prefix)
@@ -103,7 +108,7 @@ def prefix_range_end(prefix):
 
 
 def _keys_text(keys):
-    keys, more = sorted(keys), len(keys) - _MAX_KEYS_IN_MSG
+    keys, more = sorted(_text(k) for k in keys), len(keys) - _MAX_KEYS_IN_MSG
     return ', '.join(keys[:_MAX_KEYS_IN_MSG]) + (' ... and %d more' % more if more > 0 else '')
 
 
@@ -321,7 +326,7 @@ class EtcdClient:
         return (len(resp.kvs) if min_mod_revision else resp.count), resp.header.revision
 
     def read_prefix(self, prefix, page_size=1000):
-        """``(revision, {key: (value bytes, mod_revision)})`` of every key under ``prefix``: pages of
+        """``(revision, {key bytes: (value bytes, mod_revision)})`` of every key under ``prefix``: pages of
         ``page_size`` keys at the revision of the first, one snapshot (a page too large for gRPC
         is read again in halves). When etcd compacts that revision mid-read, the read starts
         over at a new one (as Kubernetes' reflector relists) with pages 4x larger (a shorter
@@ -344,7 +349,7 @@ class EtcdClient:
                         raise
                     revision = revision or resp.header.revision
                     for kv in resp.kvs:
-                        result[kv.key.decode('utf-8', 'surrogateescape')] = (kv.value, kv.mod_revision)
+                        result[kv.key] = (kv.value, kv.mod_revision)  # bytes: a stray key need not be UTF-8
                     if not resp.more or not resp.kvs:
                         return revision, result
                     key, size = resp.kvs[-1].key + b'\0', pages

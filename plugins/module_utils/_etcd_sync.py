@@ -40,10 +40,15 @@ from ansible_collections.apigw.router.plugins.module_utils._errors import (
 )
 from ansible_collections.apigw.router.plugins.module_utils._planner import Plan
 from ansible_collections.apigw.router.plugins.module_utils._planner import plan as make_plan
-from ansible_collections.apigw.router.plugins.module_utils._planner import render_diff, summary
+from ansible_collections.apigw.router.plugins.module_utils._planner import (
+    as_bytes_keys,
+    item_id,
+    key_text,
+    render_diff,
+    summary,
+)
 from ansible_collections.apigw.router.plugins.module_utils._routes import (
     DesiredRoutes,
-    api_id_of,
     canonical_json,
     manifest,
     manifest_key,
@@ -72,7 +77,7 @@ def lock_key(key_prefix, instance_id):
 
 
 def _op_cost(op):
-    key_len = len(op[1].encode('utf-8'))
+    key_len = len(op[1] if isinstance(op[1], bytes) else op[1].encode('utf-8'))
     value_len = len(op[2]) if op[0] in ('create', 'update') else 0
     return 3 * key_len + value_len + _OP_OVERHEAD
 
@@ -144,12 +149,13 @@ def _manifest_op(key, new_bytes, stored, touch=False):
 
 
 def _check_keys(ops, prefix, mkey):
+    """Every op under ``prefix`` (bytes), but for a write of the manifest ``mkey`` (bytes)."""
     for op in ops:
         key = op[1]
         if key == mkey and op[0] != 'delete':
             continue
         if not key.startswith(prefix):
-            raise ValidationError('refusing to %s %s: outside %s' % (op[0], key, prefix))
+            raise ValidationError('refusing to %s %s: outside %s' % (op[0], key_text(key), key_text(prefix)))
 
 
 def _decode_manifest(stored):
@@ -160,14 +166,6 @@ def _decode_manifest(stored):
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
-
-
-def _id(key):
-    """The API id of a route key; a stray key that holds no valid id stands for itself."""
-    try:
-        return api_id_of(key)
-    except ValueError:
-        return key
 
 
 def _unchanged_since_manifest(client, prefix, mkey, expected_manifest):
@@ -217,7 +215,7 @@ class _Progress:
     """What committed transactions did, across conflict retries."""
 
     def __init__(self, prefix):
-        self._n = len(prefix)  # a created or updated key is the prefix and a valid API id
+        self._n = len(prefix)  # bytes: a created or updated key is the prefix and a valid API id
         self.created, self.updated, self.deleted = set(), set(), set()
         self.manifest_written = False
         self.revision = None
@@ -227,7 +225,7 @@ class _Progress:
             if op[1] == mkey:
                 self.manifest_written = True
                 continue
-            api_id = op[1][self._n:] if op[0] != 'delete' else _id(op[1])
+            api_id = op[1][self._n:].decode('utf-8') if op[0] != 'delete' else item_id(op[1])
             if op[0] == 'create':
                 self.created.add(api_id)
                 self.deleted.discard(api_id)
@@ -281,8 +279,9 @@ def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, al
     # From here on the routes themselves (the planner refuses any key outside the prefix),
     # and their own manifest, not one a source remembered.
     expected = desired.computed_manifest()
-    desired = desired.routes()
-    progress = _Progress(prefix)
+    desired = as_bytes_keys(desired.routes())  # keys as etcd has them: bytes
+    bprefix, bmkey = prefix.encode('utf-8'), mkey.encode('utf-8')
+    progress = _Progress(bprefix)
     before = {}  # key -> (value, mod_revision) as read before the write that committed
 
     def read_and_plan():
@@ -296,9 +295,9 @@ def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, al
                 would_delete=len(plan.deletes))
         after = routes_after(desired, current, plan)
         new_manifest = expected if after is desired else manifest(after)
-        manifest_op = _manifest_op(mkey, canonical_json(new_manifest), stored, touch=plan.changed)
+        manifest_op = _manifest_op(bmkey, canonical_json(new_manifest), stored, touch=plan.changed)
         ops = _ops_for(plan, manifest_op, current)
-        _check_keys(ops, prefix, mkey)
+        _check_keys(ops, bprefix, bmkey)
         return revision, current, stored, plan, new_manifest, manifest_op, ops
 
     # A first look without the lock: a sync with nothing to do (the common case) then
@@ -329,7 +328,7 @@ def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, al
                         for op in batch:
                             if op[1] in current:
                                 before.setdefault(op[1], current[op[1]])
-                        progress.record(batch, committed, mkey)
+                        progress.record(batch, committed, bmkey)
                 except ConflictError as exc:
                     retries += 1
                     if retries > max_conflict_retries:
@@ -351,11 +350,10 @@ def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, al
     done = None
     if diff:
         # The plan that the committed writes carried out, against the values they replaced.
-        n = len(prefix)
         done = _diff(
-            Plan(dict((k, desired[k]) for k in desired if k[n:] in progress.created),
-                 dict((k, (desired[k], 0)) for k in desired if k[n:] in progress.updated),
-                 dict((k, 0) for k in before if k != mkey and _id(k) in progress.deleted),
+            Plan(dict((k, desired[k]) for k in desired if item_id(k) in progress.created),
+                 dict((k, (desired[k], 0)) for k in desired if item_id(k) in progress.updated),
+                 dict((k, 0) for k in before if k != bmkey and item_id(k) in progress.deleted),
                  counts['unchanged']),
             before, desired, mkey, progress.manifest_written, stored_manifest, new_manifest)
     return _result(instance_id, counts, progress.changed,
@@ -427,7 +425,7 @@ def inspect(client, instance_id, key_prefix='/apig/router', desired=None, prune=
                         'drift': {'create': [], 'update': [], 'delete': []}, 'in_sync': True,
                         'manifest_in_sync': True}
         expected = desired.computed_manifest()  # the routes' own (the source's cache learns it too)
-        desired = desired.routes()
+        desired = as_bytes_keys(desired.routes())
     revision, current = client.read_prefix(prefix, page_size)
     stored = client.get(mkey)
     result = {'count': len(current), 'manifest': _decode_manifest(stored), 'revision': revision}
@@ -437,7 +435,7 @@ def inspect(client, instance_id, key_prefix='/apig/router', desired=None, prune=
             try:
                 routes.append(json.loads(current[key][0].decode('utf-8')))
             except ValueError:
-                routes.append({'key': key, 'invalid': True,
+                routes.append({'key': key_text(key), 'invalid': True,
                                'value': current[key][0][:256].decode('utf-8', 'replace')})
         result['routes'] = routes
     if desired is not None:

@@ -8,6 +8,10 @@
 
 Check mode is ``plan()`` without applying it; diff mode is ``render_diff()``; the
 result's created/updated/deleted lists are ``summary()``.
+
+Keys are bytes, as etcd's own are: a stray key under the prefix need not be UTF-8, and
+etcd orders keys by their bytes (the writer's range guards rely on that order). Keys are
+text only where they are shown: ``key_text()``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -24,11 +28,24 @@ MAX_DIFF_VALUE_CHARS = 4096
 DEFAULT_DIFF_ITEMS = 50
 
 
+def key_text(key):
+    """A key as results, messages and diffs show it: bytes that are not UTF-8 escaped with
+    Python's ``backslashreplace`` (``b"/p/i/apis/\\xff"`` is shown as ``/p/i/apis/\\xff``)."""
+    return key.decode("utf-8", "backslashreplace") if isinstance(key, bytes) else key
+
+
+def as_bytes_keys(routes):
+    """``routes`` with bytes keys (a str key is UTF-8); the same dict when they all are."""
+    if all(isinstance(key, bytes) for key in routes):
+        return routes
+    return dict((key if isinstance(key, bytes) else key.encode("utf-8"), value) for key, value in routes.items())
+
+
 class Plan(namedtuple("Plan", ["creates", "updates", "deletes", "unchanged"])):
     """What a sync must write.
 
     ``creates`` {key: value bytes} (guard: key absent), ``updates`` {key: (value bytes,
-    mod_revision read)}, ``deletes`` {key: mod_revision read}, ``unchanged`` int.
+    mod_revision read)}, ``deletes`` {key: mod_revision read}, ``unchanged`` int; keys are bytes.
     """
 
     __slots__ = ()
@@ -39,11 +56,11 @@ class Plan(namedtuple("Plan", ["creates", "updates", "deletes", "unchanged"])):
 
 
 def _check_under(prefix, keys, what):
-    outside = sorted(k for k in keys if not k.startswith(prefix))
+    outside = [key_text(k) for k in sorted(k for k in keys if not k.startswith(prefix))]
     if outside:
         raise ValidationError(
             "%s %d key(s) outside %s (first: %s): refusing to plan a sync that could touch them"
-            % (what, len(outside), prefix, outside[0]), keys_outside=outside[:20])
+            % (what, len(outside), key_text(prefix), outside[0]), keys_outside=outside[:20])
 
 
 def plan(desired, current, prune=True, prefix=None):
@@ -52,9 +69,12 @@ def plan(desired, current, prune=True, prefix=None):
     Keys in ``current`` but not in ``desired`` are deleted only when ``prune``. With
     ``prefix`` (the instance's ``.../apis/``, ending in '/'), any key outside it in
     ``desired`` or ``current`` raises ValidationError: a sync never deletes outside it.
+    Keys may be given as str (UTF-8); the Plan's are bytes.
     """
+    desired, current = as_bytes_keys(desired), as_bytes_keys(current)
     if prefix is not None:
-        if not prefix.endswith("/"):
+        prefix = prefix if isinstance(prefix, bytes) else prefix.encode("utf-8")
+        if not prefix.endswith(b"/"):
             raise ValidationError("the routes prefix %r must end with '/'" % prefix)
         _check_under(prefix, current, "etcd returned")
         _check_under(prefix, desired, "the desired routes have")
@@ -74,19 +94,20 @@ def plan(desired, current, prune=True, prefix=None):
     return Plan(creates, updates, deletes, unchanged)
 
 
-def _id(key):
+def item_id(key):
+    """The API id of a route key; a stray key that holds no valid id stands for itself, as text."""
     try:
         return api_id_of(key)
-    except ValueError:
-        return key
+    except ValueError:  # includes UnicodeDecodeError
+        return key_text(key)
 
 
 def summary(plan):
     """Sorted API ids per kind, as the module returns them."""
     return {
-        "created": sorted(_id(k) for k in plan.creates),
-        "updated": sorted(_id(k) for k in plan.updates),
-        "deleted": sorted(_id(k) for k in plan.deletes),
+        "created": sorted(item_id(k) for k in plan.creates),
+        "updated": sorted(item_id(k) for k in plan.updates),
+        "deleted": sorted(item_id(k) for k in plan.deletes),
         "unchanged": plan.unchanged,
     }
 
@@ -105,11 +126,12 @@ def _shown(value):
 
 
 def render_diff(plan, current, desired, max_items=DEFAULT_DIFF_ITEMS):
-    """``{"before": {...}, "after": {...}}`` for Ansible's diff mode, keyed by route key.
+    """``{"before": {...}, "after": {...}}`` for Ansible's diff mode, keyed by route key (as text).
 
     At most ``max_items`` routes of each kind (created, updated, deleted, by key order)
     are shown; when any is left out both sides carry the same ``"(not shown)"`` counts.
     """
+    current, desired = as_bytes_keys(current), as_bytes_keys(desired)
     before, after = {}, {}
     hidden = {}
     for kind, keys in (("created", plan.creates), ("updated", plan.updates), ("deleted", plan.deletes)):
@@ -118,9 +140,9 @@ def render_diff(plan, current, desired, max_items=DEFAULT_DIFF_ITEMS):
             hidden[kind] = len(ordered) - max_items
         for key in ordered[:max_items]:
             if kind != "created":
-                before[key] = _shown(current[key][0])
+                before[key_text(key)] = _shown(current[key][0])
             if kind != "deleted":
-                after[key] = _shown(desired[key])
+                after[key_text(key)] = _shown(desired[key])
     if hidden:
         note = dict(("%s routes" % kind, count) for kind, count in hidden.items())
         before["(not shown)"] = note

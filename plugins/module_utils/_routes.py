@@ -517,7 +517,8 @@ def desired_routes(apis, key_prefix, instance_id):
 
 
 def manifest(routes):
-    """``{"schema": 1, "count": n, "sha256": hex}`` for ``routes`` ({key str: value bytes}).
+    """``{"schema": 1, "count": n, "sha256": hex}`` for ``routes`` ({key: value bytes}; a
+    key is str or bytes: a stray key kept without prune need not be UTF-8).
 
     The digest is SHA-256 over, for each route key in ascending order of its UTF-8 bytes
     (the order etcd lists keys in; the same as code-point order)::
@@ -530,7 +531,8 @@ def manifest(routes):
     compute it this way.
     """
     digest = hashlib.sha256()
-    encoded = sorted((key.encode("utf-8"), value) for key, value in routes.items())
+    encoded = sorted((key if isinstance(key, bytes) else key.encode("utf-8"), value)
+                     for key, value in routes.items())
     for key, value in encoded:
         if not isinstance(value, bytes):
             raise TypeError("route values must be bytes, got %s for %r" % (type(value).__name__, key))

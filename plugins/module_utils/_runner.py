@@ -25,7 +25,7 @@ from ansible_collections.apigw.router.plugins.module_utils._endpoints import (
     apig_endpoint, check_region, cloud_of, iam_endpoint)
 from ansible_collections.apigw.router.plugins.module_utils._errors import (
     ApigwRouterError, EtcdError, MissingLibraryError, ValidationError)
-from ansible_collections.apigw.router.plugins.module_utils._etcd_client import EtcdClient
+from ansible_collections.apigw.router.plugins.module_utils._etcd_client import EtcdClient, parse_endpoint
 from ansible_collections.apigw.router.plugins.module_utils._etcd_sync import inspect, sync
 from ansible_collections.apigw.router.plugins.module_utils._fleet import (
     MAX_CONCURRENCY, fleet_message, run_all, summarize)
@@ -146,13 +146,57 @@ def _etcd_target(target, where, item, params):
     target["etcd"] = etcd
 
 
+def _cluster_members(etcd):
+    """The endpoints of a target's etcd cluster, normalized (``h:p`` is ``http://h:p``)."""
+    endpoints = etcd["etcd_endpoints"]
+    if isinstance(endpoints, str):
+        endpoints = endpoints.split(",")
+    tls = bool(etcd["etcd_ca_cert"] or etcd["etcd_client_cert"])
+    members = set()
+    for endpoint in endpoints:
+        try:
+            members.add(parse_endpoint(endpoint, tls)[0])
+        except EtcdError:  # refused with the item's name when its client is made
+            members.add(endpoint)
+    return members
+
+
+def check_disjoint_key_spaces(targets):
+    """Refuse two targets on one etcd cluster whose key spaces nest.
+
+    An instance owns every key under ``<key_prefix>/<instance_id>/`` and its sync prunes
+    its ``apis/`` part: when one target's space holds another's (``/r`` + ``X`` and
+    ``/r/X/apis`` + ``Y``), syncing the first deletes the second's routes and lock. Two
+    targets are on one cluster when they list an endpoint in common. Each space is compared
+    with the next in sorted order only: a space that holds others sorts right before them.
+    """
+    by_member = {}
+    for index, target in enumerate(targets):
+        space = "%s/%s/" % (target["key_prefix"], target["instance_id"])
+        for member in _cluster_members(target["etcd"]):
+            by_member.setdefault(member, []).append((space, index))
+    for member in sorted(by_member):
+        spaces = sorted(by_member[member])
+        for (outer, i), (inner, j) in zip(spaces, spaces[1:]):
+            if inner.startswith(outer):
+                first, second = sorted((i, j))
+                raise ValidationError(
+                    "instances[%d] (instance %s) and instances[%d] (instance %s) have nested etcd key spaces on the "
+                    "same etcd cluster (both use %s): %s holds %s, so instance %s's sync could delete instance %s's keys. "
+                    "Give them key_prefix values under which neither <key_prefix>/<instance_id>/ starts with the "
+                    "other's, for example the same key_prefix for both"
+                    % (first, targets[first]["instance_id"], second, targets[second]["instance_id"], member,
+                       outer, inner, targets[i]["instance_id"], targets[j]["instance_id"]))
+
+
 def resolve_targets(params, needs_project, etcd=False):
     """(fleet, targets): one dict per instance, validated, nothing sent.
 
     Each target has ``instance_id`` and the APIG options (``project_id``, ``endpoint``,
     ``region``, ``cloud``: the item's, else the module's). With ``needs_project`` also
     ``base_url``, and ``iam_endpoint`` when its project is to be looked up from its region;
-    with ``etcd`` also ``key_prefix``, ``routes_prefix`` and ``etcd`` (connection options).
+    with ``etcd`` also ``key_prefix``, ``routes_prefix`` and ``etcd`` (connection options),
+    and no two targets on one etcd cluster with nested key spaces.
     """
     fleet = params.get("instances") is not None
     items = params["instances"] if fleet else [{"instance_id": params.get("instance_id")}]
@@ -177,6 +221,8 @@ def resolve_targets(params, needs_project, etcd=False):
         if etcd:
             _etcd_target(target, where, item, params)
         targets.append(target)
+    if etcd:
+        check_disjoint_key_spaces(targets)
     return fleet, targets
 
 

@@ -115,7 +115,10 @@ revision:
   returned: single instance
   type: int
 routes:
-  description: The route records, sorted by API id.
+  description:
+    - The route records, sorted by API id.
+    - A value that is not a route record is given as a dict with C(key), C(invalid=true) and its first 256 bytes as
+      C(value); bytes of the key that are not UTF-8 are escaped with Python's C(backslashreplace) (C(\xff)).
   returned: single instance, with O(records=true)
   type: list
   elements: dict
@@ -131,7 +134,9 @@ manifest_in_sync:
   returned: single instance, with O(compare=true)
   type: bool
 drift:
-  description: API ids that a sync would create, update and delete.
+  description:
+    - API ids that a sync would create, update and delete; a stray key whose name is not an API id is given as its
+      whole key, escaped as in RV(routes).
   returned: single instance, with O(compare=true)
   type: dict
   sample: {"create": ["a1"], "update": [], "delete": ["z9"]}

@@ -240,7 +240,10 @@ updated:
   type: list
   elements: str
 deleted:
-  description: IDs of the APIs whose route was deleted, sorted.
+  description:
+    - IDs of the APIs whose route was deleted, sorted.
+    - A deleted stray key whose name is not an API id is given as its whole key; bytes of it that are not UTF-8 are
+      escaped with Python's C(backslashreplace) (C(\xff)), as in the diff.
   returned: O(mode=etcd), single instance
   type: list
   elements: str

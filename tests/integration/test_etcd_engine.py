@@ -774,7 +774,7 @@ def test_paged_read_is_one_snapshot(etcd, client):
     m = Meddling(etcd.endpoints, library='pyetcd')
     rev, kvs = m.read_prefix(prefix, page_size=64)
     assert pages == [64, 64, 64, 64, 44]
-    assert len(kvs) == 300 and kvs[prefix + 'k0250'][0] == b'v' and prefix + 'k9999' not in kvs
+    assert len(kvs) == 300 and kvs[(prefix + 'k0250').encode()][0] == b'v' and (prefix + 'k9999').encode() not in kvs
     assert max(mod for _v, mod in kvs.values()) <= rev < etcd.revision()
     m.close()
 

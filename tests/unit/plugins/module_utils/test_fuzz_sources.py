@@ -37,8 +37,19 @@ FUZZ = settings(max_examples=300, derandomize=True, deadline=None,
 PREFIX = '/apig/router'
 
 
+def _b(key):
+    return key if isinstance(key, bytes) else key.encode('utf-8')
+
+
+def text(key):
+    """A bytes key as str (undecodable bytes as surrogates), for comparisons with str keys."""
+    return key.decode('utf-8', 'surrogateescape')
+
+
 class FakeEtcd(object):
-    """An in-memory etcd: revisions, guarded transactions, a lock that is only counted."""
+    """An in-memory etcd: bytes keys, revisions, guarded transactions (a run of joined creates
+    guarded by "no key in [first, last]", in the order of the keys' bytes, as EtcdClient.txn
+    asks etcd), a lock that is only counted."""
 
     def __init__(self, endpoints, **connection):
         self.kv = {}
@@ -48,13 +59,14 @@ class FakeEtcd(object):
         self.seed_keys = False
 
     def read_prefix(self, prefix, page_size=1000):
-        return self.revision, dict((k, v) for k, v in self.kv.items() if k.startswith(prefix))
+        return self.revision, dict((k, v) for k, v in self.kv.items() if k.startswith(_b(prefix)))
 
     def get(self, key, revision=0):
-        return self.kv.get(key)
+        return self.kv.get(_b(key))
 
     def count(self, prefix, min_mod_revision=0, revision=0):
-        return len([k for k, v in self.kv.items() if k.startswith(prefix) and v[1] >= min_mod_revision]), self.revision
+        return len([k for k, v in self.kv.items()
+                    if k.startswith(_b(prefix)) and v[1] >= min_mod_revision]), self.revision
 
     @contextlib.contextmanager
     def lock(self, key, ttl=15, timeout=30):
@@ -64,14 +76,23 @@ class FakeEtcd(object):
             lost = False
         yield Held()
 
+    def _range_taken(self, run):
+        return [k for k in self.kv if run[0] <= k <= run[-1]]
+
     def txn(self, ops, lock=None):
-        failed = []
-        for op in ops:
-            current = self.kv.get(op[1])
-            if op[0] == 'create' and current is not None:
-                failed.append(op[1])
-            elif op[0] != 'create' and (current is None or current[1] != op[2 if op[0] == 'delete' else 3]):
-                failed.append(op[1])
+        ops = [(op[0], _b(op[1])) + tuple(op[2:]) for op in ops]
+        failed, run = [], []
+        for op in ops + [('end', None)]:
+            if run and not (op[0] == 'create' and len(op) > 3 and op[3]):
+                if self._range_taken(run):
+                    failed.extend([k for k in run if k in self.kv] or run)
+                run = []
+            if op[0] == 'create':
+                run.append(op[1])
+            elif op[0] != 'end':
+                current = self.kv.get(op[1])
+                if current is None or current[1] != op[2 if op[0] == 'delete' else 3]:
+                    failed.append(op[1])
         if failed:
             raise ConflictError('conflict', failed)
         self.revision += 1
@@ -119,7 +140,7 @@ def etcd(monkeypatch):
 
     def build(endpoints, **connection):
         store = FakeEtcd(endpoints, **connection)
-        store.kv.update(made.seed)
+        store.kv.update((_b(k), v) for k, v in made.seed.items())
         store.seed_keys = bool(made.seed)
         made.append(store)
         return store
@@ -169,15 +190,16 @@ def check_outcome(failed, result, store, check_mode=False, instance='inst-1', pr
     manifest = prefix.rstrip('/') + '/' + instance + '/manifest'
     for ops in store.txns:
         for op in ops:
-            assert op[1].startswith(routes) or op[1] == manifest, op[1]
-    held = sorted(k[len(routes):] for k in store.kv if k.startswith(routes))
+            assert text(op[1]).startswith(routes) or text(op[1]) == manifest, op[1]
+    kv = dict((text(k), v) for k, v in store.kv.items())
+    held = sorted(k[len(routes):] for k in kv if k.startswith(routes))
     if not store.seed_keys:
         assert held == result['created'] and result['updated'] == result['deleted'] == []
     if held or store.txns:
-        stored = json.loads(store.kv[manifest][0].decode('utf-8'))
+        stored = json.loads(kv[manifest][0].decode('utf-8'))
         assert stored == result['manifest'] and stored['count'] == len(held)
     for key in set(result['created']) | set(result['updated']):
-        record = json.loads(store.kv[routes + key][0].decode('utf-8'))
+        record = json.loads(kv[routes + key][0].decode('utf-8'))
         assert record['id'] == key and record['schema'] == 1
 
 
@@ -294,11 +316,12 @@ def test_fuzz_valid_sources_leave_exactly_their_routes(etcd, apis, existing, man
     if check_mode:
         return
     published = dict((a['id'], a) for a in apis if a['run_env_id'])
-    held = dict((k[len(routes):], v) for k, v in store.kv.items() if k.startswith(routes))
+    kv = dict((text(k), v) for k, v in store.kv.items())
+    held = dict((k[len(routes):], v) for k, v in kv.items() if k.startswith(routes))
     expected_ids = set(published) | (set() if prune else set(existing))
     assert set(held) == expected_ids
-    assert store.kv[PREFIX + '/inst-1/notes'] == (b'not a route', 1)
-    assert store.kv[PREFIX + '/inst-2/apis/api-1'] == (b'another instance', 1)
+    assert kv[PREFIX + '/inst-1/notes'] == (b'not a route', 1)
+    assert kv[PREFIX + '/inst-2/apis/api-1'] == (b'another instance', 1)
     for api_id in published:
         assert json.loads(held[api_id][0].decode('utf-8'))['req_uri'] == published[api_id]['req_uri']
     # claims: created = new keys, updated = changed keys, deleted = removed keys, nothing else
@@ -307,7 +330,7 @@ def test_fuzz_valid_sources_leave_exactly_their_routes(etcd, apis, existing, man
     named = dict((k, k if re.match(r'\A[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z', k) else routes + k) for k in existing)
     assert set(result['deleted']) == (set(named[k] for k in set(existing) - set(published)) if prune else set())
     assert set(result['updated']) <= set(published) & set(existing)
-    written = set(named.get(op[1][len(routes):], op[1][len(routes):])
-                  for ops in store.txns for op in ops if op[1].startswith(routes))
+    written = set(named.get(text(op[1])[len(routes):], text(op[1])[len(routes):])
+                  for ops in store.txns for op in ops if text(op[1]).startswith(routes))
     assert written == set(result['created']) | set(result['updated']) | set(result['deleted'])
     del etcd.seed

@@ -28,6 +28,12 @@ P = "/apig/router/i1/apis/"
 
 
 def k(api_id):
+    """A route key as etcd returns it (bytes)."""
+    return (P + api_id).encode("utf-8")
+
+
+def t(api_id):
+    """A route key as the diff shows it (text)."""
     return P + api_id
 
 
@@ -101,8 +107,8 @@ def test_render_diff_small():
     current = {k("b"): (v("b"), 3), k("d"): (v("d"), 5)}
     diff = render_diff(plan(desired, current), current, desired)
     assert diff == {
-        "before": {k("b"): {"id": "b"}, k("d"): {"id": "d"}},
-        "after": {k("a"): {"id": "a"}, k("b"): {"id": "B"}},
+        "before": {t("b"): {"id": "b"}, t("d"): {"id": "d"}},
+        "after": {t("a"): {"id": "a"}, t("b"): {"id": "B"}},
     }
 
 
@@ -120,14 +126,14 @@ def test_render_diff_is_bounded():
     assert diff["before"]["(not shown)"] == note and diff["after"]["(not shown)"] == note
     assert len(diff["before"]) == 11 and len(diff["after"]) == 11
     # the first keys in order are the ones shown
-    assert k("c000") in diff["after"] and k("c010") not in diff["after"]
+    assert t("c000") in diff["after"] and t("c010") not in diff["after"]
 
 
 def test_render_diff_shows_garbage_values_as_bounded_text():
     current = {k("a"): (b"\xff\xfenot json", 1), k("b"): (b"x" * (MAX_DIFF_VALUE_CHARS * 3), 2)}
     diff = render_diff(plan({}, current), current, {})
-    assert isinstance(diff["before"][k("a")], str) and "not json" in diff["before"][k("a")]
-    shown = diff["before"][k("b")]
+    assert isinstance(diff["before"][t("a")], str) and "not json" in diff["before"][t("a")]
+    shown = diff["before"][t("b")]
     assert len(shown) < MAX_DIFF_VALUE_CHARS + 40 and shown.endswith("...(%d bytes)" % (MAX_DIFF_VALUE_CHARS * 3))
     json.dumps(diff)  # serialisable, as Ansible needs
 
@@ -190,14 +196,14 @@ def test_without_prune_nothing_is_deleted(desired, current):
 def test_deletes_never_leave_the_prefix(desired, current, stray):
     current = dict(current)
     for key in stray:
-        current[key] = (b"x", 1)
+        current[key.encode("utf-8")] = (b"x", 1)
     try:
         result = plan(desired, current, prune=True, prefix=P)
     except ValidationError:
         assert stray
         return
     assert not stray
-    assert all(key.startswith(P) for key in result.deletes)
+    assert all(key.startswith(P.encode("utf-8")) for key in result.deletes)
 
 
 @PROPS
@@ -211,3 +217,22 @@ def test_diff_and_summary_agree_with_plan(desired, current, max_items):
     diff = render_diff(result, current, desired, max_items=max_items)
     shown_before = [key for key in diff["before"] if key != "(not shown)"]
     assert len(shown_before) <= 2 * max_items
+
+
+def test_a_key_that_is_not_utf8_is_planned_reported_and_shown_escaped():
+    stray = P.encode("utf-8") + b"\xff\xfe-x"
+    current = {k("a"): (v("a"), 1), stray: (b"\xff", 2)}
+    result = plan({t("a"): v("a")}, current, prefix=P)  # a str desired key is UTF-8
+    assert result.deletes == {stray: 2} and result.unchanged == 1
+    assert summary(result)["deleted"] == [P + "\\xff\\xfe-x"]
+    diff = render_diff(result, current, {t("a"): v("a")})
+    assert diff == {"before": {P + "\\xff\\xfe-x": "\ufffd"}, "after": {}}
+    json.dumps(diff)
+    assert plan({t("a"): v("a")}, current, prune=False, prefix=P).deletes == {}
+
+
+def test_a_key_outside_the_prefix_that_is_not_utf8_is_named_escaped():
+    with pytest.raises(ValidationError) as exc:
+        plan({}, {b"/apig/router/i2/apis/\xff": (b"{}", 1)}, prefix=P)
+    assert "first: /apig/router/i2/apis/\\xff" in exc.value.msg
+    assert exc.value.details["keys_outside"] == ["/apig/router/i2/apis/\\xff"]

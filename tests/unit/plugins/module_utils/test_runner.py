@@ -306,3 +306,41 @@ def test_a_bad_etcd_item_is_refused_before_any_client(fake_etcd, item, message):
         items = [dict(instance_id="a1"), dict(instance_id="b1", **item)]
         _runner.run_etcd_sync(etcd_params(instance_id=None, instances=items))
     assert FakeEtcd.made == []
+
+
+@pytest.mark.parametrize("items, refused", [
+    # the case: Y's whole key space lies in X's apis/
+    ([dict(instance_id="X", key_prefix="/nest"), dict(instance_id="Y", key_prefix="/nest/X/apis")], (0, 1)),
+    # in the other order, and further down, and with endpoints spelt differently or only one shared
+    ([dict(instance_id="Y", key_prefix="/nest/X/deep/er"), dict(instance_id="X", key_prefix="/nest/")], (0, 1)),
+    ([dict(instance_id="a"), dict(instance_id="X", key_prefix="/p", etcd_endpoints=["127.0.0.1:1"]),
+      dict(instance_id="Y", key_prefix="/p/X", etcd_endpoints=["http://b:2", "http://127.0.0.1:1/"])], (1, 2)),
+    # beside each other, not nested: an id that extends another, a prefix that extends another
+    ([dict(instance_id="X", key_prefix="/p"), dict(instance_id="X2", key_prefix="/p")], None),
+    ([dict(instance_id="X", key_prefix="/p"), dict(instance_id="Y", key_prefix="/p/X2")], None),
+    ([dict(instance_id="X", key_prefix="/p"), dict(instance_id="Y", key_prefix="/pX")], None),
+    ([dict(instance_id="X", key_prefix="/p"), dict(instance_id="Y", key_prefix="/p/Xapis")], None),
+    # nested, but on two clusters
+    ([dict(instance_id="X", key_prefix="/nest"),
+      dict(instance_id="Y", key_prefix="/nest/X/apis", etcd_endpoints=["http://other:2379"])], None),
+])
+@pytest.mark.parametrize("run", [_runner.run_etcd_sync, _runner.run_info])
+def test_nested_key_spaces_on_one_cluster_are_refused_before_any_client(fake_etcd, items, refused, run):
+    if refused is None:
+        run(etcd_params(instance_id=None, instances=items))
+        return
+    with pytest.raises(ValidationError) as err:
+        run(etcd_params(instance_id=None, instances=items))
+    first, second = refused
+    assert err.value.msg.startswith("instances[%d] (instance %s) and instances[%d] (instance %s) have nested etcd "
+                                    "key spaces" % (first, items[first]["instance_id"], second,
+                                                    items[second]["instance_id"])), err.value.msg
+    assert "the same key_prefix for both" in err.value.msg
+    assert FakeEtcd.made == [] and fake_etcd == []
+
+
+def test_nested_key_spaces_are_found_among_many_targets(fake_etcd):
+    items = [dict(instance_id="i%04d" % n) for n in range(2000)]
+    items.append(dict(instance_id="late", key_prefix="/apig/router/i1234/apis"))
+    with pytest.raises(ValidationError, match="instances\\[1234\\] \\(instance i1234\\) and instances\\[2000\\]"):
+        _runner.run_etcd_sync(etcd_params(instance_id=None, instances=items))
