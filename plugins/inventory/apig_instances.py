@@ -225,9 +225,10 @@ from ansible_collections.apigw.router.plugins.module_utils._auth import selected
 from ansible_collections.apigw.router.plugins.module_utils._errors import ApigwRouterError, MissingLibraryError
 from ansible_collections.apigw.router.plugins.module_utils._http_client import HttpTransport
 from ansible_collections.apigw.router.plugins.module_utils._instances_api import (
-    Discovery, HostFilter, check_hostnames, check_statuses, host_name, hostvars, resolve_regions,
+    Discovery, HostFilter, check_hostnames, check_statuses, checked_host_name, hostvars, resolve_regions,
     strip_internal)
 from ansible_collections.apigw.router.plugins.module_utils._retry import RetryPolicy
+from ansible_collections.apigw.router.plugins.module_utils._secrets import plaintext_password_warnings
 from ansible_collections.apigw.router.plugins.module_utils._validation import HTTP_SETTING_RANGES, check_range
 
 display = Display()
@@ -299,10 +300,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         # The IAM password method logs in at iam_endpoint, else at the first region's IAM.
         params["iam_endpoint"] = params["iam_endpoint"] or regions[0]["iam_endpoint"]
         params["region"] = regions[0]["name"]
+        method = selected_method(params)
+        for warning in plaintext_password_warnings(params, etcd=False):
+            display.warning("apig_instances: " + warning)
         return {
             "regions": regions,
             "auth_params": params,
-            "auth_method": selected_method(params),
+            "auth_method": method,
             "statuses": check_statuses(self.get_option("statuses")),
             "hostnames": check_hostnames(self.get_option("hostnames")),
             "filter": HostFilter(self.get_option("include_filters"), self.get_option("exclude_filters")),
@@ -334,13 +338,20 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         compose, composed_groups, keyed_groups = (self.get_option("compose"), self.get_option("groups"),
                                                   self.get_option("keyed_groups"))
         constructed = bool(compose or composed_groups or keyed_groups)
+        # Hosts and groups of the inventory sources parsed before this one, and Ansible's own groups.
+        taken = (set(self.inventory.hosts) | set(self.inventory.groups)) - set([ALL_GROUP])
         self.inventory.add_group(ALL_GROUP)
         named = {}
         for record in records:
             variables = hostvars(record)
             if not settings["filter"].keep(variables):
                 continue
-            name = host_name(record, settings["hostnames"])
+            # A name from the API must not take over localhost or a host of another source.
+            name, warning = checked_host_name(record, settings["hostnames"], taken)
+            if warning:
+                display.warning("apig_instances: " + warning)
+            if name is None:
+                continue
             if name in named:
                 raise ApigwRouterError(
                     "instances %s and %s are both named %s (region %s): with hostnames %s each host name must be "
