@@ -48,7 +48,10 @@ options:
         type: str
         required: true
       endpoint:
-        description: Base URL of the region's APIG management API. Default C(https://apig.<name>.<cloud>).
+        description:
+          - Base URL of the region's APIG management API. Default C(https://apig.<name>.<cloud>).
+          - A URL with credentials (C(https://user:password@host)) is refused, shown as C(https://***@host); use the
+            authentication options instead.
         type: str
       iam_endpoint:
         description:
@@ -91,6 +94,8 @@ options:
       - IAM endpoint for the IAM password method (its tokens) and for the project id look-ups of regions without their
         own O(regions[].iam_endpoint), for example C(https://iam.myhuaweicloud.com).
       - Default C(https://iam.<region>.<cloud>) of each region; the IAM password method logs in at the first region's.
+      - A URL with credentials is refused as for O(regions[].endpoint). With the IAM password method, a plain
+        C(http://) URL to a host other than loopback gives a warning, since O(iam_password) would travel unencrypted.
     type: str
     env:
       - name: ANSIBLE_HWC_IDENTITY_ENDPOINT
@@ -143,6 +148,13 @@ options:
     description:
       - What names the hosts, in order of preference; V(id) (the instance id) or V(instance_name).
       - Instance names need not be unique; two instances with the same name are an error.
+      - A name from the API must be a plain host name (letters of any script, digits, C(_), C(.) and C(-), starting
+        with a letter, digit or C(_)), must not be Ansible's localhost (C(localhost), C(127.0.0.1), C(::1) or any
+        loopback address) and must not be a host or group that an inventory source parsed before this one already
+        has. Otherwise the instance is named by its instance id, with a warning naming the instance; when the id is
+        taken too, the instance is left out with a warning. So no discovered instance gets
+        C(ansible_connection) or C(ansible_python_interpreter) on the controller's localhost or on another source's
+        host. Sources parsed after this one are not checked, so list this plugin's file last.
     type: list
     elements: str
     default: [id]

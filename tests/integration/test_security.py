@@ -144,10 +144,9 @@ def _representative_tasks(sim, etcd, report_dir):
         task('fleet, AK/SK', REFRESH, dict(aksk, instances=[{'instance_id': 'sec-a'}, {'instance_id': 'sec-b'}])),
         task('etcd from ListApisV2, token', REFRESH, dict(token, mode='etcd', instance_id='sec-a', **conn)),
         task('etcd from ListApisV2, IAM', REFRESH, dict(iam, mode='etcd', instance_id='sec-b', **conn)),
-        task('etcd, user:password form', REFRESH, dict(mode='etcd', instance_id='sec-form', apis=[
-            {'id': 'form-1', 'req_method': 'GET', 'req_uri': '/form', 'run_env_id': 'RELEASE_ID'}],
-                                                       **dict(conn, etcd_user=var('etcd_user_form'),
-                                                              etcd_password=None))),
+        task('etcd, user:password form', REFRESH, dict(
+            conn, mode='etcd', instance_id='sec-form', etcd_user=var('etcd_user_form'), etcd_password=None,
+            apis=[{'id': 'form-1', 'req_method': 'GET', 'req_uri': '/form', 'run_env_id': 'RELEASE_ID'}])),
         task('info compare, temporary AK/SK', INFO,
              dict(temp, instance_id='sec-a', compare=True, records=True, **conn)),
         {'name': 'role, api mode', 'ansible.builtin.include_role': {'name': ROLE}, 'vars': {
@@ -435,8 +434,8 @@ def test_etcdctl_user_password_form_is_split_and_never_shown(ansible, tmp_path):
             {'name': 'per item', INFO: dict(instances=[{'instance_id': 'sec-env'},
                                                        {'instance_id': 'sec-item', 'etcd_user': var('wrong_form'),
                                                         'etcd_password': var('etcd_password')}])},
-        ], verbosity=3, name='etcdctl-user-env', env={'ETCDCTL_USER': SECRETS['etcd_user_form'],
-                                                       'ETCDCTL_ENDPOINTS': endpoints})
+        ], verbosity=3, name='etcdctl-user-env',
+            env={'ETCDCTL_USER': SECRETS['etcd_user_form'], 'ETCDCTL_ENDPOINTS': endpoints})
         explicit = ansible.run_tasks([
             {'name': 'ETCDCTL_PASSWORD wins', REFRESH: dict(mode='etcd', instance_id='sec-explicit', apis=apis)},
             {'name': 'an item gives user:password', REFRESH: dict(
