@@ -350,8 +350,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         compose, composed_groups, keyed_groups = (self.get_option("compose"), self.get_option("groups"),
                                                   self.get_option("keyed_groups"))
         constructed = bool(compose or composed_groups or keyed_groups)
-        # Hosts and groups of the inventory sources parsed before this one, and Ansible's own groups.
-        taken = (set(self.inventory.hosts) | set(self.inventory.groups)) - set([ALL_GROUP])
+        # Hosts and groups of the inventory sources parsed before this one (Ansible's all and
+        # ungrouped too), and our own group of every host.
+        taken = set(self.inventory.hosts) | set(self.inventory.groups) | set([ALL_GROUP])
         self.inventory.add_group(ALL_GROUP)
         named = {}
         for record in records:
