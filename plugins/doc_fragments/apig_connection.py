@@ -13,6 +13,8 @@ options:
   endpoint:
     description:
       - Base URL of the APIG management API, for example C(https://apig.cn-north-4.myhuaweicloud.com).
+      - A URL with credentials (C(https://user:password@host)) is refused, showing it as C(https://***@host); use the
+        authentication options instead.
       - If not set, the environment variable E(HUAWEICLOUD_APIG_ENDPOINT) is used, else it is derived from O(region).
     type: str
   region:
@@ -56,6 +58,9 @@ options:
     description:
       - IAM endpoint that issues a project-scoped token for the IAM password method and looks up project IDs from
         regions, for example C(https://iam.cn-north-4.myhuaweicloud.com).
+      - A URL with credentials is refused as for O(endpoint). With the IAM password method, a plain C(http://) URL
+        to a host other than loopback (C(localhost), C(127.0.0.0/8), C(::1)) gives a warning, since O(iam_password)
+        would travel unencrypted.
       - If not set, the environment variable E(ANSIBLE_HWC_IDENTITY_ENDPOINT) is used, else it is derived from O(region).
     type: str
   iam_user:

@@ -14,6 +14,10 @@ options:
     description:
       - Endpoints of one etcd cluster, as C(http://host:port) or C(https://host:port). When one is unreachable, the
         operation is retried on the next one.
+      - An endpoint with credentials (C(http://user:password@host:port)) is refused, showing it as
+        C(http://***@host:port); give them as O(etcd_user) and O(etcd_password).
+      - A password sent over plain C(http://) to a host other than loopback (C(localhost), C(127.0.0.0/8), C(::1))
+        gives a warning; use C(https://) endpoints and O(etcd_ca_cert).
       - If not set, the environment variable E(ETCDCTL_ENDPOINTS) (comma-separated) is used.
     type: list
     elements: str
@@ -36,6 +40,9 @@ options:
   etcd_user:
     description:
       - User name for etcd authentication.
+      - Also in etcdctl's C(user:password) form, split on the first colon as etcdctl does (so a user name cannot
+        contain a colon). O(etcd_password), when given, wins over the part after the colon. That part is a secret;
+        it is masked in every result, message and warning.
       - If not set, the environment variable E(ETCDCTL_USER) is used.
     type: str
   etcd_password:

@@ -61,7 +61,9 @@ options:
         description: Overrides O(etcd_client_key) for this instance.
         type: path
       etcd_user:
-        description: Overrides O(etcd_user) for this instance.
+        description:
+          - Overrides O(etcd_user) for this instance; also in the C(user:password) form, whose password wins over
+            O(etcd_password) but not over O(instances[].etcd_password).
         type: str
       etcd_password:
         description: Overrides O(etcd_password) for this instance.

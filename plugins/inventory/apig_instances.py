@@ -48,7 +48,10 @@ options:
         type: str
         required: true
       endpoint:
-        description: Base URL of the region's APIG management API. Default C(https://apig.<name>.<cloud>).
+        description:
+          - Base URL of the region's APIG management API. Default C(https://apig.<name>.<cloud>).
+          - A URL with credentials (C(https://user:password@host)) is refused, shown as C(https://***@host); use the
+            authentication options instead.
         type: str
       iam_endpoint:
         description:
@@ -91,6 +94,8 @@ options:
       - IAM endpoint for the IAM password method (its tokens) and for the project id look-ups of regions without their
         own O(regions[].iam_endpoint), for example C(https://iam.myhuaweicloud.com).
       - Default C(https://iam.<region>.<cloud>) of each region; the IAM password method logs in at the first region's.
+      - A URL with credentials is refused as for O(regions[].endpoint). With the IAM password method, a plain
+        C(http://) URL to a host other than loopback gives a warning, since O(iam_password) would travel unencrypted.
     type: str
     env:
       - name: ANSIBLE_HWC_IDENTITY_ENDPOINT
@@ -143,6 +148,13 @@ options:
     description:
       - What names the hosts, in order of preference; V(id) (the instance id) or V(instance_name).
       - Instance names need not be unique; two instances with the same name are an error.
+      - A name from the API must be a plain host name (letters of any script, digits, C(_), C(.) and C(-), starting
+        with a letter, digit or C(_)), must not be Ansible's localhost (C(localhost), C(127.0.0.1), C(::1) or any
+        loopback address) and must not be a host or group that an inventory source parsed before this one already
+        has. Otherwise the instance is named by its instance id, with a warning naming the instance; when the id is
+        taken too, the instance is left out with a warning. So no discovered instance gets
+        C(ansible_connection) or C(ansible_python_interpreter) on the controller's localhost or on another source's
+        host. Sources parsed after this one are not checked, so list this plugin's file last.
     type: list
     elements: str
     default: [id]
@@ -225,9 +237,10 @@ from ansible_collections.apigw.router.plugins.module_utils._auth import selected
 from ansible_collections.apigw.router.plugins.module_utils._errors import ApigwRouterError, MissingLibraryError
 from ansible_collections.apigw.router.plugins.module_utils._http_client import HttpTransport
 from ansible_collections.apigw.router.plugins.module_utils._instances_api import (
-    Discovery, HostFilter, check_hostnames, check_statuses, host_name, hostvars, resolve_regions,
+    Discovery, HostFilter, check_hostnames, check_statuses, checked_host_name, hostvars, resolve_regions,
     strip_internal)
 from ansible_collections.apigw.router.plugins.module_utils._retry import RetryPolicy
+from ansible_collections.apigw.router.plugins.module_utils._secrets import plaintext_password_warnings
 from ansible_collections.apigw.router.plugins.module_utils._validation import HTTP_SETTING_RANGES, check_range
 
 display = Display()
@@ -299,10 +312,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         # The IAM password method logs in at iam_endpoint, else at the first region's IAM.
         params["iam_endpoint"] = params["iam_endpoint"] or regions[0]["iam_endpoint"]
         params["region"] = regions[0]["name"]
+        method = selected_method(params)
+        for warning in plaintext_password_warnings(params, etcd=False):
+            display.warning("apig_instances: " + warning)
         return {
             "regions": regions,
             "auth_params": params,
-            "auth_method": selected_method(params),
+            "auth_method": method,
             "statuses": check_statuses(self.get_option("statuses")),
             "hostnames": check_hostnames(self.get_option("hostnames")),
             "filter": HostFilter(self.get_option("include_filters"), self.get_option("exclude_filters")),
@@ -334,13 +350,21 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         compose, composed_groups, keyed_groups = (self.get_option("compose"), self.get_option("groups"),
                                                   self.get_option("keyed_groups"))
         constructed = bool(compose or composed_groups or keyed_groups)
+        # Hosts and groups of the inventory sources parsed before this one (Ansible's all and
+        # ungrouped too), and our own group of every host.
+        taken = set(self.inventory.hosts) | set(self.inventory.groups) | set([ALL_GROUP])
         self.inventory.add_group(ALL_GROUP)
         named = {}
         for record in records:
             variables = hostvars(record)
             if not settings["filter"].keep(variables):
                 continue
-            name = host_name(record, settings["hostnames"])
+            # A name from the API must not take over localhost or a host of another source.
+            name, warning = checked_host_name(record, settings["hostnames"], taken)
+            if warning:
+                display.warning("apig_instances: " + warning)
+            if name is None:
+                continue
             if name in named:
                 raise ApigwRouterError(
                     "instances %s and %s are both named %s (region %s): with hostnames %s each host name must be "

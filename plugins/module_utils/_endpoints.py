@@ -17,6 +17,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.apigw.router.plugins.module_utils._errors import ValidationError
+from ansible_collections.apigw.router.plugins.module_utils._secrets import redact_endpoint
 
 DEFAULT_CLOUD = "myhuaweicloud.com"
 # Regions whose endpoints live under another domain when ``cloud`` is not given.
@@ -30,7 +31,8 @@ CLOUD_RE = re.compile(r"^(?=.{3,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a
 def check_region(region):
     """``region`` if it looks like a region id (cn-north-4), else ValidationError naming it."""
     if not isinstance(region, str) or not REGION_RE.match(region):
-        raise ValidationError("region %r is not a valid region name (e.g. cn-north-4)" % (region,))
+        # A URL given by mistake may carry a password: never echoed.
+        raise ValidationError("region %r is not a valid region name (e.g. cn-north-4)" % (redact_endpoint(region),))
     return region
 
 
@@ -38,7 +40,7 @@ def cloud_of(region, cloud=None):
     """The domain suffix for ``region``: ``cloud`` when given, else the region's own default."""
     if cloud:
         if not isinstance(cloud, str) or not CLOUD_RE.match(cloud.lower()):
-            raise ValidationError("cloud %r is not a domain suffix like %s" % (cloud, DEFAULT_CLOUD))
+            raise ValidationError("cloud %r is not a domain suffix like %s" % (redact_endpoint(cloud), DEFAULT_CLOUD))
         return cloud.lower()
     return REGION_CLOUDS.get(region, DEFAULT_CLOUD)
 

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 from ansible_collections.apigw.router.plugins.module_utils._errors import (
     ConflictError, EtcdError, MissingLibraryError)
 from ansible_collections.apigw.router.plugins.module_utils._etcd_lock import hold_lock
+from ansible_collections.apigw.router.plugins.module_utils._secrets import has_userinfo, redact_endpoint
 
 LIBRARIES = ('auto', 'pyetcd', 'etcd3')
 DEFAULT_PORT = 2379
@@ -113,11 +114,17 @@ def _keys_text(keys):
 
 
 def parse_endpoint(text, tls_default=False):
-    """``http://h:p`` / ``https://h:p`` / ``h:p`` -> (url, host, port, secure)."""
+    """``http://h:p`` / ``https://h:p`` / ``h:p`` -> (url, host, port, secure).
+
+    Credentials in an endpoint (``user:password@``) are refused, and no message shows them.
+    """
     bad = 'invalid etcd endpoint %r: expected http://host:port or https://host:port'
     if not isinstance(text, str) or not text.strip():
         raise EtcdError('invalid etcd endpoint %r: expected a URL such as http://127.0.0.1:2379' % (text,))
     text = text.strip()
+    if has_userinfo(text):
+        raise EtcdError('etcd endpoint %r must not carry credentials (user:password@): remove them from the URL and '
+                        'give etcd_user and etcd_password (or ETCDCTL_USER / ETCDCTL_PASSWORD)' % (redact_endpoint(text),))
     if '://' not in text:
         text = ('https://' if tls_default else 'http://') + text
     try:

@@ -23,6 +23,7 @@ from ansible_collections.apigw.router.plugins.module_utils._endpoints import api
 from ansible_collections.apigw.router.plugins.module_utils._errors import (
     ApiError, MissingLibraryError, ValidationError)
 from ansible_collections.apigw.router.plugins.module_utils._retry import NO_ANSWER, RetryPolicy, parse_retry_after
+from ansible_collections.apigw.router.plugins.module_utils._secrets import has_userinfo, redact_url
 
 # requests and urllib3 are imported by the first HttpTransport, not with this module: they
 # take about 0.15 s to import, which an etcd-mode run from a file (no HTTP at all) and every
@@ -64,17 +65,26 @@ NO_ROLE_CODES = ("APIG.1005",)
 
 
 def check_http_url(option, url):
-    """``url`` if it is an http(s) URL with a host and nothing that does not belong in a base URL."""
+    """``url`` if it is an http(s) URL with a host and nothing that does not belong in a base URL.
+
+    Credentials in the URL (``user:password@``) are refused, and every message shows the
+    URL with its userinfo redacted, since it holds a password that is not a no_log option.
+    """
+    shown = redact_url(url)
+    if has_userinfo(url):
+        raise ValidationError("%s %r must not carry credentials (user:password@): remove them from the URL and use "
+                              "the authentication options (auth_token, access_key/secret_key or "
+                              "iam_user/iam_password/iam_domain)" % (option, shown))
     try:
         parts = urlsplit(url)
         hostname = parts.hostname
         parts.port  # raises ValueError on a bad port
     except ValueError:  # a bad port, or an unclosed or invalid IPv6 literal
-        raise ValidationError("%s %r is not a valid URL (check the host and the port)" % (option, url))
+        raise ValidationError("%s %r is not a valid URL (check the host and the port)" % (option, shown))
     if parts.scheme not in ("http", "https") or not hostname:
-        raise ValidationError("%s %r must be an http:// or https:// URL with a host" % (option, url))
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise ValidationError("%s %r must not carry a query, a fragment or credentials"
+        raise ValidationError("%s %r must be an http:// or https:// URL with a host" % (option, shown))
+    if parts.query or parts.fragment:
+        raise ValidationError("%s %r must not carry a query or a fragment"
                               % (option, parts._replace(netloc=hostname).geturl()))
     return url.rstrip("/")
 

@@ -16,6 +16,7 @@ __metaclass__ = type
 
 import datetime
 import fnmatch
+import re
 
 from concurrent.futures import ThreadPoolExecutor
 
@@ -24,6 +25,7 @@ from ansible_collections.apigw.router.plugins.module_utils._endpoints import (
 from ansible_collections.apigw.router.plugins.module_utils._errors import ApiError, ValidationError
 from ansible_collections.apigw.router.plugins.module_utils._http_client import ApigClient, check_http_url
 from ansible_collections.apigw.router.plugins.module_utils._projects import ProjectLookup
+from ansible_collections.apigw.router.plugins.module_utils._secrets import is_loopback
 from ansible_collections.apigw.router.plugins.module_utils._validation import check_identifier, describe
 
 # ListInstancesV2's documented ``status`` values; the Resize* ones appear in answers only.
@@ -154,6 +156,42 @@ def host_name(record, hostnames):
         if value:
             return str(value)
     return str(instance["id"])
+
+
+# What Ansible treats as its implicit localhost (C.LOCALHOST), and more loopback names.
+LOCAL_HOST_NAMES = ("localhost", "127.0.0.1", "::1")
+# A letter, digit or _ (any script), then those, dots and hyphens: nothing that is whitespace,
+# a control character, or a host pattern's syntax (, : ! & * ? [ ] ~ ...).
+HOST_NAME_RE = re.compile(r"^\w[\w.-]{0,254}\Z", re.UNICODE)
+
+
+def host_name_problem(name, taken=()):
+    """Why ``name`` cannot name a discovered host, or None: not a plain host name, Ansible's
+    localhost (or another loopback name), or a host or group the inventory already has."""
+    if not isinstance(name, str) or not HOST_NAME_RE.match(name):
+        return "is not a valid inventory host name (letters, digits, _, . and - only)"
+    if name.lower() in LOCAL_HOST_NAMES or is_loopback(name):
+        return "is Ansible's localhost (the controller)"
+    if name in taken:
+        return "is already a host or group of the inventory"
+    return None
+
+
+def checked_host_name(record, hostnames, taken=()):
+    """``(name, warning)`` of a discovered instance: :func:`host_name`, or its instance id when
+    that name is refused by :func:`host_name_problem` (with a warning naming the instance);
+    ``(None, warning)`` when the id cannot be used either, and the instance is left out."""
+    name = host_name(record, hostnames)
+    problem = host_name_problem(name, taken)
+    if problem is None:
+        return name, None
+    instance_id = str(record["instance"]["id"])
+    what = "instance %s (region %s): host name %s %s" % (instance_id, record["region"], ascii(name), problem)
+    if name != instance_id and host_name_problem(instance_id, taken) is None:
+        return instance_id, ("%s; named by its instance id instead (rename the instance, or put id first in "
+                             "hostnames)" % what)
+    return None, ("%s; left out of the inventory (rename the host or group of the other inventory source)"
+                  % (what if name == instance_id else "%s, and so is its instance id" % what))
 
 
 class HostFilter(object):

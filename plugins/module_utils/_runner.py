@@ -35,6 +35,8 @@ from ansible_collections.apigw.router.plugins.module_utils._projects import Proj
 from ansible_collections.apigw.router.plugins.module_utils._retry import RetryPolicy
 from ansible_collections.apigw.router.plugins.module_utils._router_api import RouterApi
 from ansible_collections.apigw.router.plugins.module_utils._routes import routes_prefix
+from ansible_collections.apigw.router.plugins.module_utils._secrets import (
+    etcd_credentials, hidden_values, plaintext_password_warnings)
 from ansible_collections.apigw.router.plugins.module_utils._source import ManagementApiSource, fixed_source
 from ansible_collections.apigw.router.plugins.module_utils._validation import (
     HTTP_SETTING_RANGES, check_identifier, check_key_prefix, check_range, check_resources)
@@ -65,6 +67,11 @@ def unexpected_failure(exc_info=None):
 def execute(module, runner):
     """Run ``runner(params, check_mode, diff)`` and exit the module: the one place where
     exceptions become failures."""
+    # Ansible masks no_log options only: also the password of etcd_user's user:password form and
+    # of a URL's userinfo (refused, but quoted in the invocation), wherever they would show.
+    module.no_log_values.update(hidden_values(module.params))
+    for warning in plaintext_password_warnings(module.params, etcd=module.params.get("mode") in (None, "etcd")):
+        module.warn(warning)
     try:
         result = runner(module.params, module.check_mode, module._diff)
     except MissingLibraryError as exc:
@@ -139,6 +146,8 @@ def _apig_target(target, where, params):
 def _etcd_target(target, where, item, params):
     """Adds ``key_prefix``, ``routes_prefix`` and ``etcd`` (the connection options) to ``target``."""
     etcd = dict((option, _item_value(item, params, option)) for option in ETCD_ITEM_OPTIONS)
+    # etcdctl's user:password form (ETCDCTL_USER), split as etcdctl does.
+    etcd["etcd_user"], etcd["etcd_password"] = etcd_credentials(item, params)
     if not etcd["etcd_endpoints"]:
         raise ValidationError("%setcd_endpoints must list at least one endpoint" % where)
     target["key_prefix"] = _named(where, "key_prefix", check_key_prefix, etcd.pop("key_prefix"))

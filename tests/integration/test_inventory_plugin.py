@@ -353,3 +353,72 @@ def test_playbook_uses_discovered_hosts(sim, log, ansible, tmp_path):
     assert refreshed == expected_ids(SOUTH)
     assert {e["project_id"] for e in sim.requests() if e["method"] == "PUT"} == {SOUTH}
     assert not ansible.find_in_captures(TOKEN)
+
+
+# -- host names from the API, credentials in endpoints ------------------------------------------------
+
+NAMES_PROJECT = "1a1b2c3d4e5f60718293a4b5c6d7e8ff"
+NAMES_CONFIG = {
+    "projects": [{"id": NAMES_PROJECT, "name": "cn-east-3", "instances": [
+        {"id": "c0ffee000000000000000000000000a1", "name": "localhost"},
+        {"id": "c0ffee000000000000000000000000a2", "name": "web1"},
+        {"id": "c0ffee000000000000000000000000a3", "name": "bad name"},
+        {"id": "c0ffee000000000000000000000000a4", "name": "127.0.0.1"},
+        {"id": "c0ffee000000000000000000000000a5", "name": "gw-east-ok"},
+    ]}],
+    "credentials": {"tokens": [{"name": "names", "token": TOKEN, "roles": ["op_svc_apig"]}]},
+}
+
+
+@pytest.fixture(scope="module")
+def names_sim(tmp_path_factory):
+    with Simulator(NAMES_CONFIG, workdir=tmp_path_factory.mktemp("apig_sim_names")) as simulator:
+        yield simulator
+
+
+def test_host_names_never_take_over_localhost_or_another_sources_host(names_sim, cli):
+    """An instance named localhost, 127.0.0.1, with a space, or like a host of a static inventory
+    parsed before, is named by its instance id (with a warning naming it); nothing of ours lands
+    on the implicit localhost or on the other source's host."""
+    static = cli.workdir / "static.yml"
+    static.write_text(yaml.safe_dump({"all": {"hosts": {"web1": {"ansible_host": "10.9.8.7"}}}}))
+    source = cli.config(names_sim, name="names.apig_instances.yml", hostnames=["instance_name", "id"],
+                        regions=[{"name": "cn-east-3", "endpoint": names_sim.url, "project_id": NAMES_PROJECT}])
+    done = cli.run(static, source, verbosity=3, strict=True)
+    assert done.returncode == 0, done.stderr
+    data, groups = groups_of(done.stdout)
+    assert groups["apig_instances"] == ["c0ffee000000000000000000000000a1", "c0ffee000000000000000000000000a2",
+                                        "c0ffee000000000000000000000000a3", "c0ffee000000000000000000000000a4",
+                                        "gw-east-ok"]
+    hostvars = data["_meta"]["hostvars"]
+    assert hostvars["web1"] == {"ansible_host": "10.9.8.7"}
+    assert "localhost" not in hostvars and "127.0.0.1" not in hostvars
+    warnings = " ".join(done.stderr.split())
+    for instance_id, name in (("a1", "'localhost'"), ("a2", "'web1'"), ("a3", "'bad name'"), ("a4", "'127.0.0.1'")):
+        assert "instance c0ffee000000000000000000000000%s (region cn-east-3): host name %s" % (instance_id, name) \
+            in warnings, warnings[-3000:]
+    assert_no_secret(cli)
+
+
+def test_credentials_in_endpoints_are_refused_and_never_shown(names_sim, cli):
+    secret = "inv-URLpw-Rk27-leakcheck"
+    names_sim.reset(faults="clear")
+    sources = [
+        cli.config(names_sim, name="c1.apig_instances.yml",
+                   regions=[{"name": "cn-east-3", "endpoint": "http://ops:%s@127.0.0.1:bad" % secret}]),
+        cli.config(names_sim, name="c2.apig_instances.yml",
+                   regions=[{"name": "cn-east-3", "endpoint": names_sim.url,
+                             "iam_endpoint": "http://ops:%s@127.0.0.1:1" % secret}]),
+        cli.config(names_sim, name="c3.apig_instances.yml", iam_endpoint="https://ops:%s@iam.example:x" % secret,
+                   regions=[{"name": "cn-east-3", "endpoint": names_sim.url}]),
+    ]
+    done = cli.run(*sources, verbosity=3)
+    text = " ".join(done.stderr.split())
+    for source, shown in zip(sources, ("regions[0].endpoint 'http://***@127.0.0.1:bad'",
+                                       "regions[0].iam_endpoint 'http://***@127.0.0.1:1'",
+                                       "iam_endpoint 'https://***@iam.example:x'")):
+        start = text.find("(%s)" % source)
+        assert start >= 0 and shown in text[start:start + 700] and "must not carry credentials" in \
+            text[start:start + 700], text[-3000:]
+    assert secret not in done.stdout + done.stderr
+    assert names_sim.requests() == []

@@ -61,7 +61,11 @@ SECRETS = {
     'wrong_iam_password': 'sec-wrongIAM-Bn77-leakcheck',
     'etcd_password': USER_PASSWORD,
     'wrong_etcd_password': 'sec-wrongETCD-Kd39-leakcheck',
+    # etcdctl's user:password form of etcd_user (ETCDCTL_USER), and a password in a URL's userinfo
+    'etcd_user_form': '%s:%s' % (USER, USER_PASSWORD),
+    'url_password': 'sec-URLpw-Jc64-leakcheck',
 }
+URL_USERINFO = 'ops:{{ url_password }}@'
 AK, TMP_AK, NOROLE_AK = 'SECAK000000000000001', 'SECTMPAK000000000002', 'SECNOROLEAK000000003'
 IAM_USER, IAM_DOMAIN = 'sec-admin', 'sec-domain'
 
@@ -140,6 +144,9 @@ def _representative_tasks(sim, etcd, report_dir):
         task('fleet, AK/SK', REFRESH, dict(aksk, instances=[{'instance_id': 'sec-a'}, {'instance_id': 'sec-b'}])),
         task('etcd from ListApisV2, token', REFRESH, dict(token, mode='etcd', instance_id='sec-a', **conn)),
         task('etcd from ListApisV2, IAM', REFRESH, dict(iam, mode='etcd', instance_id='sec-b', **conn)),
+        task('etcd, user:password form', REFRESH, dict(
+            conn, mode='etcd', instance_id='sec-form', etcd_user=var('etcd_user_form'), etcd_password=None,
+            apis=[{'id': 'form-1', 'req_method': 'GET', 'req_uri': '/form', 'run_env_id': 'RELEASE_ID'}])),
         task('info compare, temporary AK/SK', INFO,
              dict(temp, instance_id='sec-a', compare=True, records=True, **conn)),
         {'name': 'role, api mode', 'ansible.builtin.include_role': {'name': ROLE}, 'vars': {
@@ -166,6 +173,14 @@ def _representative_tasks(sim, etcd, report_dir):
                                                   **etcd_options(etcd, 'wrong_etcd_password')), True),
         task('etcd outside the role', REFRESH, dict(token, mode='etcd', instance_id='sec-a',
                                                     **dict(conn, key_prefix='/outside')), True),
+        task('credentials in endpoint', REFRESH, dict(token, instance_id='sec-a',
+                                                      endpoint='http://%s127.0.0.1:bad' % URL_USERINFO), True),
+        task('credentials in iam_endpoint', REFRESH, dict(iam, instance_id='sec-a',
+                                                          iam_endpoint='https://%s127.0.0.1:1' % URL_USERINFO), True),
+        task('credentials in an etcd endpoint', REFRESH, dict(token, mode='etcd', instance_id='sec-a', **dict(
+            conn, etcd_endpoints=['https://%s127.0.0.1:bad' % URL_USERINFO])), True),
+        task('credentials in an item etcd endpoint', INFO, dict(conn, instances=[
+            {'instance_id': 'sec-a', 'etcd_endpoints': ['%s127.0.0.1:2379' % URL_USERINFO]}]), True),
     ]
     return ok, failing
 
@@ -194,6 +209,16 @@ def test_no_secret_in_any_output_at_vvv(ansible, sim, etcd_tls_auth, tmp_path):
     assert 'permission denied' in apply.task('etcd outside the role')['msg']
     assert apply.task('etcd from ListApisV2, token')['created']
     assert any(e['auth'] == 'password' for e in sim.requests())
+    # etcdctl's user:password form is split into the user and its password
+    assert len(apply.task('etcd, user:password form')['created']) == 1
+    assert '/apig/router/sec-form/apis/form-1' in etcd_tls_auth.dump('/apig/router/sec-form/')
+    for name, shown in (('credentials in endpoint', "endpoint 'http://***@127.0.0.1:bad'"),
+                        ('credentials in iam_endpoint', "iam_endpoint 'https://***@127.0.0.1:1'"),
+                        ('credentials in an etcd endpoint', "etcd endpoint 'https://***@127.0.0.1:bad'"),
+                        ('credentials in an item etcd endpoint', "instances[0]: etcd endpoint '***@127.0.0.1:2379'")):
+        assert_clean_failure(apply.task(name), shown, 'must not carry credentials')
+    # passwords over http:// to loopback (the simulator, etcd here) give no warning
+    assert not [w for r in apply.results for w in (r.get('warnings') or []) if 'plain http' in w]
 
     texts = dict((str(p), p.read_text(encoding='utf-8', errors='replace')) for p in ansible.captured_files())
     for root, _dirs, files in os.walk(str(report_dir)):
@@ -389,6 +414,77 @@ def test_etcd_tls_client_certs_and_a_user_limited_to_the_router_prefix(ansible, 
     assert cluster.revision() == first['revision'] + 1  # the lock's release; the refused ones wrote nothing
     assert rev0 < first['revision']
     assert ansible.find_in_captures(USER_PASSWORD) == []
+
+
+# -- etcdctl's user:password, passwords over plain http -------------------------------------------
+
+def test_etcdctl_user_password_form_is_split_and_never_shown(ansible, tmp_path):
+    """ETCDCTL_USER=user:password (etcdctl's form, documented as a fallback) logs in as the user
+    with that password, per item too; an explicit password wins; the password shows nowhere."""
+    wrong = 'sec-embedded-Wq51-leakcheck'
+    ansible.extra_vars.update(SECRETS)
+    ansible.extra_vars['wrong_form'] = '%s:%s' % (USER, wrong)
+    apis = [{'id': 'api-%d' % i, 'req_method': 'GET', 'req_uri': '/v1/%d' % i, 'run_env_id': 'RELEASE_ID'}
+            for i in range(5)]
+    (tmp_path / 'etcd-auth').mkdir()
+    with etcd_single(str(tmp_path / 'etcd-auth'), auth=True) as cluster:
+        endpoints = ','.join(cluster.endpoints)
+        from_env = ansible.run_tasks([
+            {'name': 'user:password from ETCDCTL_USER', REFRESH: dict(mode='etcd', instance_id='sec-env', apis=apis)},
+            {'name': 'per item', INFO: dict(instances=[{'instance_id': 'sec-env'},
+                                                       {'instance_id': 'sec-item', 'etcd_user': var('wrong_form'),
+                                                        'etcd_password': var('etcd_password')}])},
+        ], verbosity=3, name='etcdctl-user-env',
+            env={'ETCDCTL_USER': SECRETS['etcd_user_form'], 'ETCDCTL_ENDPOINTS': endpoints})
+        explicit = ansible.run_tasks([
+            {'name': 'ETCDCTL_PASSWORD wins', REFRESH: dict(mode='etcd', instance_id='sec-explicit', apis=apis)},
+            {'name': 'an item gives user:password', REFRESH: dict(
+                mode='etcd', apis=apis, etcd_user=None, etcd_password=None,
+                instances=[{'instance_id': 'sec-item', 'etcd_user': var('etcd_user_form')}])},
+        ], verbosity=3, name='etcdctl-user-explicit', env={'ETCDCTL_USER': '%s:%s' % (USER, wrong),
+                                                           'ETCDCTL_PASSWORD': USER_PASSWORD,
+                                                           'ETCDCTL_ENDPOINTS': endpoints})
+        state = cluster.dump('/apig/router/')
+    assert from_env.rc == 0 and explicit.rc == 0, from_env.describe() + explicit.describe()
+    assert len(from_env.task('user:password from ETCDCTL_USER')['created']) == 5
+    assert [r['count'] for r in from_env.task('per item')['results']] == [5, 0]
+    assert len(explicit.task('ETCDCTL_PASSWORD wins')['created']) == 5
+    assert len(explicit.task('an item gives user:password')['results'][0]['created']) == 5
+    for instance_id in ('sec-env', 'sec-explicit', 'sec-item'):  # out of band, with etcdctl
+        assert len([k for k in state if k.startswith('/apig/router/%s/apis/' % instance_id)]) == 5, sorted(state)
+    # loopback over http://: no warning
+    assert not [w for run in (from_env, explicit) for r in run.results for w in (r.get('warnings') or [])
+                if 'plain http' in w]
+    for secret in (USER_PASSWORD, wrong):
+        assert ansible.find_in_captures(secret) == [], secret
+    assert 'etcd_user' in from_env.stdout and '%s:********' % USER in from_env.stdout  # masked, not dropped
+
+
+def test_a_password_over_plain_http_to_another_host_warns(ansible):
+    """iam_password to an http:// iam_endpoint, an etcd password to an http:// endpoint, not loopback:
+    a warning naming the option (the run then fails: 192.0.2.1 is TEST-NET-1, nothing answers)."""
+    ansible.extra_vars.update(SECRETS)
+    remote = 'http://192.0.2.1:9'
+    run = ansible.run_tasks([
+        {'name': 'iam', REFRESH: dict(instance_id='sec-a', project_id=PROJECT, endpoint=remote, iam_endpoint=remote,
+                                      iam_user=IAM_USER, iam_password=var('iam_password'), iam_domain=IAM_DOMAIN,
+                                      retries=0, timeout=1), 'ignore_errors': True},
+        {'name': 'etcd', INFO: dict(instance_id='sec-a', etcd_endpoints=[remote], etcd_user=USER,
+                                    etcd_password=var('etcd_password'), etcd_timeout=1), 'ignore_errors': True},
+        {'name': 'etcd item', INFO: dict(etcd_endpoints=['http://127.0.0.1:9'], etcd_timeout=1, instances=[
+            {'instance_id': 'sec-a', 'etcd_user': var('etcd_user_form'), 'etcd_endpoints': [remote]}]),
+         'ignore_errors': True},
+    ], verbosity=3, name='plain-http', timeout=300)
+    expected = {'iam': 'iam_password is sent over plain http:// to iam_endpoint http://192.0.2.1:9',
+                'etcd': 'etcd_password is sent over plain http:// to etcd endpoint http://192.0.2.1:9',
+                'etcd item': 'the password in instances[0].etcd_user (user:password) is sent over plain http:// to '
+                             'etcd endpoint http://192.0.2.1:9'}
+    for name, warning in expected.items():
+        result = run.task(name)
+        assert result.failed and any(w.startswith(warning) for w in result.get('warnings') or []), result.result
+        assert warning in ' '.join(run.stderr.split())  # Ansible's [WARNING] lines
+    for secret in (SECRETS['iam_password'], USER_PASSWORD):
+        assert ansible.find_in_captures(secret) == [], secret
 
 
 # -- the simulator ---------------------------------------------------------------------------------

@@ -514,3 +514,61 @@ def test_bad_configs_fail_before_any_request(plugin, cloud, tmp_path, options, e
         run(plugin, write_config(tmp_path, **options))
     assert cloud.calls == []
     assert "SECRET" not in str(err.value)
+
+
+# ---- host names from the API, credentials in endpoints, plain http --------------------------------
+
+def test_a_name_that_is_localhost_or_another_sources_host_gets_the_instance_id(plugin, cloud, tmp_path, warnings):
+    fleet = cloud.fleets[("cn-south-1", "p-south")]
+    fleet[0]["instance_name"] = "localhost"
+    fleet[1]["instance_name"] = "web1"
+    fleet[2]["instance_name"] = "bad name\x1b"
+    inventory = InventoryData()
+    inventory.add_host("web1")  # from a source parsed before this one
+    inventory.set_variable("web1", "ansible_host", "10.1.2.3")
+    plugin.parse(inventory, DataLoader(), write_config(tmp_path, regions=["cn-south-1"],
+                                                       hostnames=["instance_name", "id"]))
+    assert hosts_of(inventory, "apig_instances") == ["cnsouth10000", "cnsouth10001", "cnsouth10002",
+                                                     "gw-cn-south-1-0006"]
+    web1 = inventory.get_host("web1").vars
+    assert "localhost" not in inventory.hosts and web1["ansible_host"] == "10.1.2.3"
+    assert not [k for k in web1 if k.startswith(("apigw_", "ansible_connection", "ansible_python"))], web1
+    messages = [call.args[0] for call in warnings.call_args_list]
+    assert len(messages) == 3
+    for instance_id, name in (("cnsouth10000", "'localhost'"), ("cnsouth10001", "'web1'"),
+                              ("cnsouth10002", "'bad name\\x1b'")):
+        assert any("instance %s" % instance_id in m and name in m for m in messages), messages
+
+
+def test_an_instance_whose_id_is_another_sources_host_is_left_out(plugin, cloud, tmp_path, warnings):
+    inventory = InventoryData()
+    inventory.add_host("cnsouth10000")
+    plugin.parse(inventory, DataLoader(), write_config(tmp_path, regions=["cn-south-1"]))
+    assert "cnsouth10000" not in hosts_of(inventory, "apig_instances")
+    assert "ansible_connection" not in inventory.get_host("cnsouth10000").vars
+    assert "instance cnsouth10000" in warnings.call_args.args[0] and "left out" in warnings.call_args.args[0]
+
+
+@pytest.mark.parametrize("options", [
+    dict(regions=[{"name": "cn-north-4", "endpoint": "http://ops:pw-SECRET@apig.example:bad"}]),
+    dict(regions=[{"name": "cn-north-4", "iam_endpoint": "https://ops:pw-SECRET@iam.example"}]),
+    dict(iam_endpoint="http://ops:pw-SECRET@iam.example:bad"),
+    dict(auth_token=None, iam_user="u", iam_password="p", iam_domain="d",
+         iam_endpoint="http://ops:pw-SECRET@iam.example"),
+])
+def test_credentials_in_endpoints_are_refused_redacted(plugin, cloud, tmp_path, options):
+    with pytest.raises(AnsibleError, match=r"must not carry credentials") as err:
+        run(plugin, write_config(tmp_path, **options))
+    assert cloud.calls == [] and "SECRET" not in str(err.value) and "***@" in str(err.value)
+
+
+def test_iam_password_over_plain_http_warns(plugin, cloud, tmp_path, warnings):
+    HttpTransport.exchange.side_effect = lambda method, url, body=None, headers=None: (
+        cloud._answer(201, {"token": {}}, {"X-Subject-Token": "t"}) if url.endswith("/v3/auth/tokens")
+        else cloud(method, url, body=body, headers=headers))
+    run(plugin, write_config(tmp_path, regions=["cn-south-1"], auth_token=None, iam_user="u",
+                             iam_password="pw-SECRET", iam_domain="d", iam_endpoint="http://iam.example:5000"))
+    messages = [call.args[0] for call in warnings.call_args_list]
+    assert any("iam_password is sent over plain http:// to iam_endpoint http://iam.example:5000" in m
+               for m in messages), messages
+    assert not any("SECRET" in m for m in messages)

@@ -163,7 +163,7 @@ def test_unexpected_exception_keeps_its_traceback_but_not_its_text(fake_etcd, mo
 
 def test_execute_turns_an_unexpected_exception_into_a_failure_with_traceback():
     class Module(object):
-        params, check_mode, _diff = {}, False, False
+        params, check_mode, _diff, no_log_values = {}, False, False, set()
 
         def fail_json(self, **kwargs):
             raise SystemExit(kwargs)
