@@ -1,0 +1,188 @@
+# -*- coding: utf-8 -*-
+# Copyright: apigw.router contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""What the docs tell users to write works as written.
+
+1. ``module_defaults`` for ``group/apigw.router.apigw``: the guide lists what belongs there
+   (the APIG connection and authentication options, ``project_id``, the etcd connection
+   options). Every module of the action group runs with a group that carries every one of
+   them, once per authentication method, through ``ansible-playbook`` against the
+   simulator and a real etcd with TLS and authentication.
+
+2. The examples: every YAML code block of README.md and docs/docsite/rst/*.rst, and every
+   module's EXAMPLES, is run as written against the simulator and a real etcd, in document
+   order. The placeholder scheme (what the test fills in, and nothing else):
+
+   - ``{{ variables }}`` are extra vars (``EXAMPLE_VARS``); hosts in ``apig_instances`` come
+     from a static inventory with the ``apigw_*`` host variables the inventory plugin sets;
+   - endpoints derived from ``region`` go to the simulator through
+     ``HUAWEICLOUD_APIG_ENDPOINT`` and ``ANSIBLE_HWC_IDENTITY_ENDPOINT``; the etcd client
+     certificate, user and password come from the ``ETCDCTL_*`` variables, as the CI/CD guide
+     says;
+   - literal etcd endpoints (``https://<host>:2379``) and the ``/etc/apig/*.pem`` files are the
+     test's etcd and its certificates;
+   - the files an example names (``apis.json``, ``files/apis.json``, ``apis/<id>.json``,
+     ``./bin/export-apis``) are put beside the playbook.
+
+   A block that is not a playbook or a task list is marked in the docs, just before it:
+   ``.. example: fragment (why)`` in reStructuredText, ``<!-- example: fragment (why) -->`` in
+   Markdown; it is only parsed. ``example: environment`` marks a task list that takes the
+   project and the credentials from the environment variables, which the test then sets.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from apigw_support.ansible import INSTALLED_COLLECTIONS, REPO_ROOT
+from apigw_support.etcd import USER, USER_PASSWORD, etcd_single
+from apigw_support.simulator import Simulator
+
+NAMESPACE = 'apigw.router'
+MODULES = ('apigw_router_refresh', 'apigw_router_info', 'apigw_iam_token')
+
+# The ids the examples use literally, and the values of their placeholders.
+P1 = '0a1b2c3d4e5f67890a1b2c3d4e5f6789'          # cn-north-4 (the refresh EXAMPLES' literal project)
+P2 = '5f4e3d2c1b0a9f8e7d6c5b4a39281706'          # eu-west-101
+I1, I2, I3 = '1d2a5f7b0c9e4e0f8a3b6c2d9e8f7a6b', '7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29', '5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b'
+INSTANCE = 'ex-instance-01'
+TOKEN = 'MIIexamples-token-8c1f'
+AK, SK, ST = 'EXAMPLEAK0000000001', 'example-sk-Secret-0001', 'example-security-token-0001'
+IAM_USER, IAM_PASSWORD, IAM_DOMAIN = 'example-user', 'Example-Passw0rd!', 'example-domain'
+
+SIM_CONFIG = {
+    'settings': {'refresh': {'working_polls': 1, 'working_seconds': 0}},
+    'projects': [
+        {'id': P1, 'name': 'cn-north-4', 'instances': [
+            {'id': i, 'generate': {'count': 4, 'seed': n}} for n, i in enumerate((I1, I2, INSTANCE, 'grp-a'))]},
+        {'id': P2, 'name': 'eu-west-101', 'instances': [{'id': I3, 'generate': {'count': 4, 'seed': 9}}]},
+    ],
+    'credentials': {
+        'tokens': [{'name': 'examples', 'token': TOKEN, 'roles': ['op_svc_apig']}],
+        'keys': [{'ak': AK, 'sk': SK, 'roles': ['op_svc_apig']},
+                 {'ak': AK + 'T', 'sk': SK, 'security_token': ST, 'roles': ['op_svc_apig']}],
+        'users': [{'name': IAM_USER, 'password': IAM_PASSWORD, 'domain': IAM_DOMAIN, 'roles': ['op_svc_apig']}],
+    },
+}
+
+# One published API: every file and variable an example syncs from holds it, so that the
+# examples agree with each other and a drift gate after a sync passes.
+APIS = [{'id': 'ex0001', 'name': 'orders', 'group_id': 'g1', 'group_name': 'shop', 'req_method': 'GET',
+         'req_uri': '/orders', 'run_env_id': 'DEFAULT_ENVIRONMENT_RELEASE_ID', 'run_env_name': 'RELEASE',
+         'publish_id': 'p1'}]
+
+
+@pytest.fixture(scope='module')
+def servers(tmp_path_factory, installed_collection):
+    base = tmp_path_factory.mktemp('docs-examples')
+    with etcd_single(str(base / 'etcd'), tls=True, auth=True) as etcd, \
+            Simulator(SIM_CONFIG, workdir=base / 'sim') as sim:
+        yield sim, etcd
+
+
+def etcd_env(etcd):
+    return {'ETCDCTL_ENDPOINTS': ','.join(etcd.endpoints), 'ETCDCTL_CACERT': etcd.certs['ca'],
+            'ETCDCTL_CERT': etcd.certs['client_cert'], 'ETCDCTL_KEY': etcd.certs['client_key'],
+            'ETCDCTL_USER': USER, 'ETCDCTL_PASSWORD': USER_PASSWORD}
+
+
+def routes_of(etcd, instance_id):
+    prefix = '/apig/router/%s/apis/' % instance_id
+    return sorted(key[len(prefix):] for key in etcd.dump(prefix))
+
+
+# ------------------------------------------------------------------------ group defaults
+
+def documented_group_options():
+    """The options the auth guide lists for group/apigw.router.apigw, in its own words."""
+    text = (REPO_ROOT / 'docs' / 'docsite' / 'rst' / 'guide_auth.rst').read_text(encoding='utf-8')
+    section = text.split('What belongs there:', 1)[1].split('Every module accepts', 1)[0]
+    return set(re.findall(r'``([a-z_]+)``', section))
+
+
+def module_docs():
+    env = {k: v for k, v in os.environ.items() if not k.startswith('ANSIBLE_')}
+    env.update(ANSIBLE_COLLECTIONS_PATH=str(INSTALLED_COLLECTIONS), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH='False',
+               LC_ALL='C.UTF-8')
+    out = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-doc'), '--json', '-t', 'module']
+                         + ['%s.%s' % (NAMESPACE, m) for m in MODULES], env=env, cwd='/', capture_output=True,
+                         text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    return dict((name.split('.')[-1], doc['doc']) for name, doc in json.loads(out.stdout).items())
+
+
+def test_every_module_documents_every_group_option(installed_collection):
+    group = documented_group_options()
+    # The guide's list is the connection fragments' options and project_id, no more, no less.
+    assert 'project_id' in group and 'secret_key' in group and 'etcd_password' in group and 'key_prefix' in group
+    docs = module_docs()
+    for module in MODULES:
+        missing = sorted(group - set(docs[module]['options']))
+        assert not missing, '%s does not take the group options %s' % (module, missing)
+    # Every other place that writes module_defaults for the group uses only those options.
+    for path in [REPO_ROOT / 'README.md', REPO_ROOT / 'roles' / 'fleet_refresh' / 'README.md'] + sorted(
+            (REPO_ROOT / 'docs' / 'docsite' / 'rst').glob('*.rst')) + sorted((REPO_ROOT / 'playbooks').glob('*.yml')):
+        for block in re.findall(r'group/apigw\.router\.apigw:\n((?:\s+[a-z_]+:.*\n)+)', path.read_text('utf-8')):
+            indent = len(block) - len(block.lstrip(' '))
+            used = set(re.findall(r'^ {%d}([a-z_]+):' % indent, block, re.M))
+            assert used <= group, '%s: %s in module_defaults for the group, which the guide does not list' % (
+                path.name, sorted(used - group))
+
+
+def group_values(sim, etcd, method):
+    values = dict(
+        endpoint=sim.url, region='cn-north-4', cloud='myhuaweicloud.com', project_id=P1, iam_endpoint=sim.url,
+        validate_certs=True, ca_path=etcd.certs['ca'], timeout=20, retries=1, retry_delay=0.1,
+        etcd_endpoints=etcd.endpoints, etcd_ca_cert=etcd.certs['ca'], etcd_client_cert=etcd.certs['client_cert'],
+        etcd_client_key=etcd.certs['client_key'], etcd_user=USER, etcd_password=USER_PASSWORD, etcd_timeout=10,
+        etcd_library='auto', key_prefix='/apig/router')
+    values.update({'token': dict(auth_token=TOKEN),
+                   'aksk': dict(access_key=AK + 'T', secret_key=SK, security_token=ST),
+                   'password': dict(iam_user=IAM_USER, iam_password=IAM_PASSWORD, iam_domain=IAM_DOMAIN)}[method])
+    return values
+
+
+@pytest.mark.parametrize('method', ['token', 'aksk', 'password'])
+def test_every_module_runs_with_every_group_option(ansible, servers, method):
+    sim, etcd = servers
+    group = group_values(sim, etcd, method)
+    auth_options = ('auth_token', 'access_key', 'secret_key', 'security_token', 'iam_user', 'iam_password',
+                    'iam_domain')
+    # The group carries every documented option, of one authentication method.
+    assert set(group) | set(auth_options) == documented_group_options()
+    fixed = 'grp-fixed-' + method
+    login = {} if method == 'password' else dict(iam_user=IAM_USER, iam_password=IAM_PASSWORD, iam_domain=IAM_DOMAIN)
+    tasks = [
+        {'name': 'refresh api', 'apigw.router.apigw_router_refresh': {'instance_id': 'grp-a'}},
+        {'name': 'sync from ListApisV2', 'apigw.router.apigw_router_refresh': {'instance_id': 'grp-a', 'mode': 'etcd'}},
+        {'name': 'sync from apis', 'apigw.router.apigw_router_refresh': {'instance_id': fixed, 'mode': 'etcd',
+                                                                         'apis': APIS}},
+        {'name': 'info', 'apigw.router.apigw_router_info': {'instance_id': fixed, 'records': True}},
+        {'name': 'drift from ListApisV2', 'apigw.router.apigw_router_info': {'instance_id': 'grp-a', 'compare': True,
+                                                                            'fail_on_drift': True}},
+        {'name': 'login', 'apigw.router.apigw_iam_token': login, 'no_log': True},
+    ]
+    since = sim.last_seq()
+    run = ansible.run_tasks(tasks, module_defaults={'group/apigw.router.apigw': group}, name='group-' + method)
+    run.assert_success()
+    assert run.task('info')['count'] == 1 and run.task('drift from ListApisV2')['in_sync'] is True
+    # Out of band: the simulator saw the refresh and the reads with this method, etcd holds the routes.
+    log = sim.requests(since)
+    puts = [e for e in log if e['method'] == 'PUT' and e['instance_id'] == 'grp-a']
+    assert [(e['resource'], e['status']) for e in puts] == [('apis', 200)], log
+    expected_auth = {'token': 'token', 'aksk': 'aksk', 'password': 'token'}[method]
+    assert set(e['auth'] for e in log if e['instance_id'] == 'grp-a') == {expected_auth}, log
+    assert [e for e in log if e['path'].startswith('/v3/auth/tokens')], 'the login task did not log in'
+    assert routes_of(etcd, fixed) == ['ex0001']
+    assert len(routes_of(etcd, 'grp-a')) == run.task('drift from ListApisV2')['count'] > 0
+    for secret in (SK, ST, TOKEN, IAM_PASSWORD, USER_PASSWORD):
+        assert not ansible.find_in_captures(secret), 'a secret of the group shows in the output'
