@@ -43,7 +43,7 @@ import sys
 import pytest
 import yaml
 
-from apigw_support.ansible import INSTALLED_COLLECTIONS, REPO_ROOT
+from apigw_support.ansible import INSTALLED_COLLECTIONS, REPO_ROOT, AnsibleRunner
 from apigw_support.etcd import USER, USER_PASSWORD, etcd_single
 from apigw_support.simulator import Simulator
 
@@ -186,3 +186,164 @@ def test_every_module_runs_with_every_group_option(ansible, servers, method):
     assert len(routes_of(etcd, 'grp-a')) == run.task('drift from ListApisV2')['count'] > 0
     for secret in (SK, ST, TOKEN, IAM_PASSWORD, USER_PASSWORD):
         assert not ansible.find_in_captures(secret), 'a secret of the group shows in the output'
+
+
+# ------------------------------------------------------------------------------ examples
+
+EXAMPLE_VARS = {
+    'apig_project_id': P1, 'apig_instance_id': INSTANCE, 'iam_token': TOKEN,
+    'vault_apig_ak': AK, 'vault_apig_sk': SK, 'vault_ak': AK, 'vault_sk': SK,
+    'iam_user': IAM_USER, 'vault_iam_user': IAM_USER, 'vault_iam_password': IAM_PASSWORD,
+    'iam_domain': IAM_DOMAIN, 'vault_iam_domain': IAM_DOMAIN,
+    'vault_etcd_user': USER, 'vault_etcd_password': USER_PASSWORD, 'vault_payments_etcd_password': USER_PASSWORD,
+    'apig_fleet': [{'instance_id': I1}, {'instance_id': I2}],
+    'apig_instances': [{'instance_id': I1}, {'instance_id': I2}],
+    'apis_from_git': APIS,
+}
+MARKER = re.compile(r'^(?:\.\. |<!-- )example: (fragment|environment)\b')
+ETCD_ENDPOINT = re.compile(r'https?://[A-Za-z0-9.-]+:2379')
+EXPORT_APIS = '''#!/bin/sh
+# Stands for the users' own export command of the large-sources guide.
+out=""
+while [ $# -gt 0 ]; do [ "$1" = --out ] && out="$2"; shift; done
+cat > "$out" <<'JSON'
+%s
+JSON
+''' % json.dumps({'total': len(APIS), 'apis': APIS})
+
+
+def _blocks_md(path):
+    lines = path.read_text('utf-8').splitlines()
+    marker, i = None, 0
+    while i < len(lines):
+        line = lines[i]
+        if MARKER.match(line):
+            marker = MARKER.match(line).group(1)
+        elif line.startswith('```'):
+            lang, body, start, i = line[3:].strip(), [], i + 1, i + 1
+            while not lines[i].startswith('```'):
+                body.append(lines[i])
+                i += 1
+            if lang == 'yaml':
+                yield marker or 'run', '\n'.join(body) + '\n', start
+            marker = None
+        elif line.strip():
+            marker = None
+        i += 1
+
+
+def _blocks_rst(path):
+    lines = path.read_text('utf-8').splitlines()
+    marker = None
+    for i, line in enumerate(lines):
+        if MARKER.match(line):
+            marker = MARKER.match(line).group(1)
+            continue
+        found = re.match(r'^\.\. code-block:: (\S+)', line)
+        if found:
+            body = []
+            for nxt in lines[i + 1:]:
+                if nxt.strip() and not nxt.startswith(' '):
+                    break
+                body.append(nxt)
+            text = '\n'.join(body).strip('\n')
+            indent = min(len(t) - len(t.lstrip(' ')) for t in text.splitlines() if t.strip())
+            text = '\n'.join(t[indent:] for t in text.splitlines()) + '\n'
+            if found.group(1) in ('yaml', 'yaml+jinja'):
+                yield marker or 'run', text, i + 1
+            marker = None
+        elif line.strip():
+            marker = None
+
+
+def collect_examples():
+    found = []
+    sources = [REPO_ROOT / 'README.md'] + sorted((REPO_ROOT / 'docs' / 'docsite' / 'rst').glob('*.rst'))
+    for path in sources:
+        blocks = _blocks_md(path) if path.suffix == '.md' else _blocks_rst(path)
+        for kind, text, line in blocks:
+            found.append(('%s:%d' % (path.name, line), kind, text))
+    for module in MODULES:
+        source = (REPO_ROOT / 'plugins' / 'modules' / (module + '.py')).read_text('utf-8')
+        text = source.split("EXAMPLES = r'''", 1)[1].split("'''", 1)[0].lstrip('\n')
+        found.append(('%s EXAMPLES' % module, 'run', text))
+    return found
+
+
+EXAMPLES = collect_examples()
+
+
+def substituted(text, etcd):
+    """The example with its literal etcd endpoints and certificate files replaced by the test's."""
+    text = ETCD_ENDPOINT.sub(etcd.endpoints[0], text)
+    for name, path in (('etcd-ca.pem', etcd.certs['ca']), ('etcd-client.pem', etcd.certs['client_cert']),
+                       ('etcd-client-key.pem', etcd.certs['client_key'])):
+        text = text.replace('/etc/apig/' + name, path)
+    return text
+
+
+def as_playbook(text, files_dir):
+    """Plays as they are, or a task list as the tasks of a play on localhost, after a setup play
+    that puts the files the examples name beside the playbook."""
+    setup = [{'name': 'examples setup', 'hosts': 'localhost', 'gather_facts': False, 'tasks': [
+        {'ansible.builtin.copy': {'src': str(files_dir) + '/', 'dest': '{{ playbook_dir }}/', 'mode': 'preserve'}}]}]
+    parsed = yaml.safe_load(text)
+    assert isinstance(parsed, list) and parsed, 'neither plays nor tasks: mark it "example: fragment"'
+    head = yaml.safe_dump(setup, sort_keys=False)
+    if all('hosts' in item for item in parsed):
+        return head + text
+    return head + '- hosts: localhost\n  gather_facts: false\n  tasks:\n' + ''.join(
+        '    ' + line if line.strip() else line for line in text.splitlines(True))
+
+
+@pytest.fixture(scope='module')
+def example_env(servers, tmp_path_factory, installed_collection):
+    sim, etcd = servers
+    ansible = AnsibleRunner(tmp_path_factory.mktemp('seed'), collections_path=installed_collection.parents[2])
+    files = tmp_path_factory.mktemp('example-files')
+    for name in ('apis.json', 'files/apis.json', 'apis/%s.json' % INSTANCE):
+        (files / name).parent.mkdir(parents=True, exist_ok=True)
+        (files / name).write_text(json.dumps(APIS), encoding='utf-8')
+    (files / 'bin').mkdir()
+    (files / 'bin' / 'export-apis').write_text(EXPORT_APIS, encoding='utf-8')
+    (files / 'bin' / 'export-apis').chmod(0o755)
+    inventory = files.parent / 'example-inventory.yml'
+    host = dict(ansible_connection='local', ansible_python_interpreter=sys.executable, apigw_project_id=P1,
+                apigw_region='cn-north-4', apigw_endpoint=sim.url)
+    inventory.write_text(json.dumps({'apig_instances': {'hosts': dict(
+        (i, dict(host, apigw_instance_id=i)) for i in (I1, I2))}}), encoding='utf-8')
+    env = dict(etcd_env(etcd), HUAWEICLOUD_APIG_ENDPOINT=sim.url, ANSIBLE_HWC_IDENTITY_ENDPOINT=sim.url)
+    # Every example may come after any other: the instances the gates check start in sync.
+    ansible.run_tasks([{'name': 'seed', 'apigw.router.apigw_router_refresh': {
+        'mode': 'etcd', 'instances': [{'instance_id': i} for i in (INSTANCE, I1, I2)], 'apis': APIS}}],
+        env=env, name='seed').assert_success()
+    return files, inventory, env
+
+
+def test_the_docs_have_examples_and_markers():
+    kinds = [kind for _where, kind, _text in EXAMPLES]
+    assert kinds.count('run') >= 15 and kinds.count('fragment') == 5 and kinds.count('environment') == 1
+
+
+@pytest.mark.parametrize('where,kind,text', EXAMPLES, ids=[e[0] for e in EXAMPLES])
+def test_example_runs_as_written(ansible, servers, example_env, where, kind, text):
+    sim, etcd = servers
+    files, inventory, env = example_env
+    if kind == 'fragment':
+        assert yaml.safe_load(text) is not None  # still valid YAML
+        return
+    if kind == 'environment':
+        env = dict(env, HUAWEICLOUD_AUTH_TOKEN=TOKEN, HUAWEICLOUD_SDK_PROJECT_ID=P1)
+    since = sim.last_seq()
+    run = ansible.run(as_playbook(substituted(text, etcd), files), env=env,
+                      extra_vars=dict(EXAMPLE_VARS, apig_etcd_endpoints=etcd.endpoints),
+                      args=['-i', str(inventory)], name=re.sub(r'\W+', '-', where))
+    run.assert_success()
+    ours = [r for r in run.results if r.resolved_action.startswith(NAMESPACE + '.')
+            or r.action.startswith(NAMESPACE + '.') or r.action == 'ansible.builtin.include_role']
+    assert ours, 'the example ran no task of the collection\n' + run.describe()
+    failed = [r.task for r in ours if r.failed]
+    assert not failed, '%s failed\n%s' % (failed, run.describe())
+    # Out of band: what the example asked of the management API reached it with a valid credential.
+    refused = [e for e in sim.requests(since) if e['status'] in (401, 403)]
+    assert not refused, refused
