@@ -347,3 +347,34 @@ def test_example_runs_as_written(ansible, servers, example_env, where, kind, tex
     # Out of band: what the example asked of the management API reached it with a valid credential.
     refused = [e for e in sim.requests(since) if e['status'] in (401, 403)]
     assert not refused, refused
+
+
+# ------------------------------------------------------------------- what the prose says
+
+def cache_files(ansible):
+    cache = ansible.workdir / 'cache' / 'apigw.router' / 'sources'
+    return sorted(p.name for p in cache.iterdir()) if cache.is_dir() else []
+
+
+def test_the_role_takes_source_cache_false_as_the_large_sources_guide_says(ansible, servers, tmp_path):
+    sim, etcd = servers
+    src = tmp_path / 'apis.json'
+    src.write_text(json.dumps(APIS))
+    role = {'hosts': 'localhost', 'gather_facts': False, 'roles': [{'role': 'apigw.router.fleet_refresh', 'vars': {
+        'fleet_refresh_mode': 'etcd', 'fleet_refresh_instances': [{'instance_id': 'cache-off-1'}],
+        'fleet_refresh_options': {'src': str(src), 'source_cache': False}}}]}
+    ansible.run([role], env=etcd_env(etcd)).assert_success()
+    assert routes_of(etcd, 'cache-off-1') == ['ex0001']
+    assert cache_files(ansible) == []  # neither read nor written
+
+
+def test_the_info_module_writes_the_source_cache_in_check_mode_as_documented(ansible, servers, tmp_path):
+    sim, etcd = servers
+    src = tmp_path / 'apis.json'
+    src.write_text(json.dumps(APIS))
+    revision = etcd.revision()
+    ansible.run_tasks([{'name': 'gate', 'apigw.router.apigw_router_info': {
+        'instance_id': 'cache-info-1', 'compare': True, 'src': str(src)}}],
+        env=etcd_env(etcd), check=True).assert_success()
+    assert etcd.revision() == revision  # nothing written to etcd
+    assert len(cache_files(ansible)) == 1  # but the src cache, on the host that ran the module
