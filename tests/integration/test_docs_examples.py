@@ -167,8 +167,8 @@ def test_every_module_runs_with_every_group_option(ansible, servers, method):
         {'name': 'sync from apis', 'apigw.router.apigw_router_refresh': {'instance_id': fixed, 'mode': 'etcd',
                                                                          'apis': APIS}},
         {'name': 'info', 'apigw.router.apigw_router_info': {'instance_id': fixed, 'records': True}},
-        {'name': 'drift from ListApisV2', 'apigw.router.apigw_router_info': {'instance_id': 'grp-a', 'compare': True,
-                                                                            'fail_on_drift': True}},
+        {'name': 'drift from ListApisV2',
+         'apigw.router.apigw_router_info': {'instance_id': 'grp-a', 'compare': True, 'fail_on_drift': True}},
         {'name': 'login', 'apigw.router.apigw_iam_token': login, 'no_log': True},
     ]
     since = sim.last_seq()

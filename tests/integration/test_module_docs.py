@@ -333,8 +333,9 @@ def test_every_returned_key_is_documented(ansible, docs, tmp_path):
                          if str(doc.get('returned', '')).startswith('failure'))
         seen = set()
         for name, task in pairs:
-            result = run.task(task['name']).result
-            if name == module and result.get('failed'):
+            outcome = run.task(task['name'])
+            result = outcome.result
+            if name == module and outcome.failed:
                 seen |= set(result)
                 for item in result.get('results') or []:
                     seen |= set(item) if item.get('failed') else set()
