@@ -227,8 +227,9 @@ BAD_API = {'id': 'bad-1', 'req_method': 'FETCH', 'req_uri': 'no-slash', 'run_env
 GOOD_API = {'id': 'good-1', 'req_method': 'GET', 'req_uri': '/good', 'run_env_id': 'e1'}
 # The lock of this instance is held by someone else for the whole run.
 LOCKED = 'inst-locked'
-# This instance's first route is rewritten by another writer all the time, so that every
-# guarded write of a sync conflicts; the other routes make each re-read take a while.
+# Another writer rewrites this instance's routes all the time, spread over all of them, so
+# that each attempt of a sync (every route to update, in many transactions) meets a route
+# changed since it was read: the guarded writes keep conflicting until the sync gives up.
 CONFLICTED, CONFLICT_ROUTES = 'inst-conflict', 2000
 
 
@@ -239,13 +240,13 @@ def conflict_source(path):
 
 
 class Hammer(object):
-    """Rewrites one etcd key as fast as it can, until stopped (at most ``limit`` seconds)."""
+    """Rewrites etcd keys as fast as it can, hopping over them, until stopped (at most ``limit`` seconds)."""
 
-    def __init__(self, etcd, key, limit=240.0):
+    def __init__(self, etcd, keys, limit=240.0):
         import pyetcd  # pylint: disable=import-outside-toplevel
         host, port = etcd.endpoints[0].rsplit('//', 1)[1].rsplit(':', 1)
         self._client = pyetcd.client(host, int(port))
-        self._key, self._limit = key, limit
+        self._keys, self._limit = keys, limit
         self._stop = threading.Event()
         self.writes = 0
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -253,7 +254,8 @@ class Hammer(object):
     def _run(self):
         deadline = time.monotonic() + self._limit
         while not self._stop.is_set() and time.monotonic() < deadline:
-            self._client.put(self._key, 'someone else %d' % self.writes)
+            # A stride prime to the count: every key in turn, in an order unlike the sync's.
+            self._client.put(self._keys[(self.writes * 7919) % len(self._keys)], 'someone else %d' % self.writes)
             self.writes += 1
 
     def __enter__(self):
@@ -306,8 +308,7 @@ def test_every_returned_key_is_documented(ansible, docs, tmp_path):
     with etcd_single(tmp_path / 'etcd') as etcd, Simulator(SIM_CONFIG, workdir=tmp_path / 'sim') as sim:
         pairs = representative_tasks(sim, etcd, conflict_source(tmp_path / 'conflict.json'))
         etcd.put('/t/docs/%s/lock' % LOCKED, 'another-sync-0001')
-        # The last route: the writes before it commit, so each re-plan reads them all again.
-        with Hammer(etcd, '/t/docs/%s/apis/c%04d' % (CONFLICTED, CONFLICT_ROUTES - 1)) as hammer:
+        with Hammer(etcd, ['/t/docs/%s/apis/c%04d' % (CONFLICTED, i) for i in range(CONFLICT_ROUTES)]) as hammer:
             run = ansible.run_tasks([task for _module, task in pairs], diff=True, name='returns')
         assert hammer.writes > 0
     assert run.rc in (0, 2), run.describe()
