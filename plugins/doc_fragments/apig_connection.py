@@ -102,7 +102,7 @@ options:
   retry_delay:
     description:
       - Seconds before the first retry. Each further retry waits twice as long, with jitter, capped at 30 seconds.
-      - A C(Retry-After) header from the gateway takes precedence.
+      - A C(Retry-After) header from the gateway takes precedence, up to 300 seconds.
     type: float
     default: 1.0
 '''

@@ -29,7 +29,8 @@ attributes:
   check_mode:
     description: Can run in C(check_mode) and return changed status prediction without modifying target.
     support: full
-    details: The module never changes anything.
+    details: The module changes nothing in etcd or the management API; it may write its small O(src) cache file
+      (see O(source_cache)), in check mode too.
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in C(check_mode)), when in diff mode.
     support: none

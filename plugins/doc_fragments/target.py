@@ -103,7 +103,8 @@ options:
   src:
     description:
       - A JSON or YAML file holding a list of API resources, or a ListApisV2 answer (C({"total":..., "apis":[...]})).
-        A name ending in C(.yml) or C(.yaml) is read as YAML, any other as JSON.
+        A name ending in C(.json) is read as JSON, one ending in C(.yml) or C(.yaml) as YAML; any other is read as
+        JSON, and if that fails, as YAML.
       - The file is on the controller and is found as M(ansible.builtin.copy) finds its O(ansible.builtin.copy#module:src)
         - a relative path is searched for in the role's C(files/) directory, then beside the role's tasks, then in
         C(files/) beside the playbook and in the playbook's directory. A missing file fails the task with the places
@@ -120,7 +121,8 @@ options:
         run with the same file then proves a no-op from that manifest and three small etcd reads, without parsing the
         file or building any route. At 10,000 routes that is most of a no-op's time.
       - The cache is on the host that runs the module, in C($XDG_CACHE_HOME/apigw.router/sources) or else
-        C(~/.cache/apigw.router/sources), at most 64 files. It holds digests and key prefixes, nothing secret.
+        C(~/.cache/apigw.router/sources), at most 64 files. It holds digests and key prefixes, nothing secret. It is
+        written in check mode too, and by M(apigw.router.apigw_router_info), since it describes the file and not etcd.
       - It never decides alone. A no-op still needs etcd to hold exactly the remembered manifest, with no key under
         the instance changed since it was written; anything else is compared route by route as without it.
       - A different file content, a collection upgrade that changes how routes are built, or another Python version

@@ -119,3 +119,21 @@ def merged(*groups):
     for group in groups:
         spec.update(group)
     return spec
+
+
+# The options the docs advise writing once in module_defaults for the action group
+# apigw.router.apigw: connection and authentication. Ansible hands a group's defaults to
+# every module of the group, and a module refuses an option it does not know, so every
+# module accepts all of them (as the amazon.aws modules share one connection argspec); a
+# module with no use for one accepts and ignores it, and its docs say so.
+GROUP = merged(APIG_CONNECTION, dict(project_id=TARGET['project_id']), ETCD_CONNECTION)
+
+
+def ignored(*names):
+    """The GROUP options ``names`` as a module that ignores them takes them: the same type, a
+    secret still no_log, but no default, environment fallback or choices (nothing reads them)."""
+    spec = {}
+    for name in names:
+        option = GROUP[name]
+        spec[name] = dict((key, option[key]) for key in ('type', 'elements', 'no_log') if key in option)
+    return spec

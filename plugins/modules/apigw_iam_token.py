@@ -94,11 +94,75 @@ options:
   retry_delay:
     description:
       - Seconds before the first retry. Each further retry waits twice as long, with jitter, capped at 30 seconds.
-      - A C(Retry-After) header from IAM takes precedence.
+      - A C(Retry-After) header from IAM takes precedence, up to 300 seconds.
     type: float
     default: 1.0
+  endpoint:
+    description:
+      - Ignored, see the notes. Accepted so that C(module_defaults) for C(group/apigw.router.apigw) apply.
+    type: str
+  auth_token:
+    description:
+      - Ignored, see the notes. Accepted so that C(module_defaults) for C(group/apigw.router.apigw) apply.
+    type: str
+  access_key:
+    description:
+      - Ignored, see the notes. Accepted so that C(module_defaults) for C(group/apigw.router.apigw) apply.
+    type: str
+  secret_key:
+    description:
+      - Ignored, see the notes. Accepted so that C(module_defaults) for C(group/apigw.router.apigw) apply.
+    type: str
+  security_token:
+    description:
+      - Ignored, see the notes. Accepted so that C(module_defaults) for C(group/apigw.router.apigw) apply.
+    type: str
+  etcd_endpoints:
+    description:
+      - Ignored, see the notes. Accepted so that C(module_defaults) for C(group/apigw.router.apigw) apply.
+    type: list
+    elements: str
+  etcd_ca_cert:
+    description:
+      - Ignored, see the notes. Accepted so that C(module_defaults) for C(group/apigw.router.apigw) apply.
+    type: path
+  etcd_client_cert:
+    description:
+      - Ignored, see the notes. Accepted so that C(module_defaults) for C(group/apigw.router.apigw) apply.
+    type: path
+  etcd_client_key:
+    description:
+      - Ignored, see the notes. Accepted so that C(module_defaults) for C(group/apigw.router.apigw) apply.
+    type: path
+  etcd_user:
+    description:
+      - Ignored, see the notes. Accepted so that C(module_defaults) for C(group/apigw.router.apigw) apply.
+    type: str
+  etcd_password:
+    description:
+      - Ignored, see the notes. Accepted so that C(module_defaults) for C(group/apigw.router.apigw) apply.
+    type: str
+  etcd_timeout:
+    description:
+      - Ignored, see the notes. Accepted so that C(module_defaults) for C(group/apigw.router.apigw) apply.
+    type: float
+  etcd_library:
+    description:
+      - Ignored, see the notes. Accepted so that C(module_defaults) for C(group/apigw.router.apigw) apply.
+    type: str
+  key_prefix:
+    description:
+      - Ignored, see the notes. Accepted so that C(module_defaults) for C(group/apigw.router.apigw) apply.
+    type: str
 notes:
-  - Secrets (O(iam_password)) never appear in the module's messages or logs; the token it returns is the one
+  - Every module of the collection accepts the connection and authentication options that C(module_defaults) for
+    C(group/apigw.router.apigw) may carry. This module uses only the IAM ones (O(region), O(cloud), O(project_id),
+    O(iam_endpoint), O(iam_user), O(iam_password), O(iam_domain), O(validate_certs), O(ca_path), O(timeout),
+    O(retries), O(retry_delay)) and ignores the others (O(endpoint), O(auth_token), O(access_key), O(secret_key),
+    O(security_token) and the etcd options), reading neither them nor their environment variables. So a group that
+    carries an AK/SK pair or a token still lets a task of this module log in with a password.
+  - Secrets (O(iam_password), and the ignored O(auth_token), O(secret_key), O(security_token), O(etcd_password)) never
+    appear in the module's messages or logs; the token it returns is the one
     value it hands out on purpose, so keep C(no_log) on the task.
   - The token is valid for the project it is scoped to, until RV(expires_at) (IAM issues tokens for 24 hours).
     A play that runs longer logs in again with this module.
@@ -178,7 +242,7 @@ attempts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.apigw.router.plugins.module_utils._argspec import APIG_CONNECTION, TARGET
+from ansible_collections.apigw.router.plugins.module_utils._argspec import APIG_CONNECTION, GROUP, TARGET, ignored
 from ansible_collections.apigw.router.plugins.module_utils._iam_token import run_iam_token
 from ansible_collections.apigw.router.plugins.module_utils._runner import execute
 
@@ -189,6 +253,8 @@ IAM_OPTIONS = ('region', 'cloud', 'iam_endpoint', 'iam_user', 'iam_password', 'i
 def argument_spec():
     spec = dict((name, APIG_CONNECTION[name]) for name in IAM_OPTIONS)
     spec.update(project_id=TARGET['project_id'])
+    # The rest of the action group's connection options, accepted and ignored.
+    spec.update(ignored(*(name for name in GROUP if name not in spec)))
     return spec
 
 

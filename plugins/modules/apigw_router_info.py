@@ -15,7 +15,8 @@ description:
   - With O(compare=true), compares them with a source taken exactly as M(apigw.router.apigw_router_refresh) takes it in
     its etcd mode (O(apis), O(src), or the management API's ListApisV2) and reports the drift, that is what a sync
     would create, update and delete. With O(fail_on_drift=true) this is a gate for a CI pipeline.
-  - Never writes anything.
+  - Never writes to etcd or to the management API. The one thing it may write is the O(src) cache of
+    O(source_cache), a small file on the host that runs the module (in check mode too).
 author:
   - apigw.router maintainers (@apigw-router)
 extends_documentation_fragment:
@@ -60,6 +61,12 @@ options:
 notes:
   - Secrets (O(auth_token), O(secret_key), O(security_token), O(iam_password), O(etcd_password)) never appear in
     results or messages.
+  - The connection and authentication options may come from C(module_defaults) for C(group/apigw.router.apigw). The
+    management API's options (O(endpoint), O(region), O(cloud), O(project_id), the authentication, TLS and retry
+    options) are used only to read ListApisV2, that is with O(compare=true) and neither O(apis) nor O(src); otherwise
+    they are ignored. The options of M(apigw.router.apigw_router_refresh) alone, such as O(apigw.router.apigw_router_refresh#module:mode)
+    and O(apigw.router.apigw_router_refresh#module:resources), are not options of this module; give them to that
+    module by name in C(module_defaults), not to the group.
 seealso:
   - module: apigw.router.apigw_router_refresh
 '''
@@ -145,10 +152,41 @@ listings:
     - When the source is ListApisV2 and its listing of the instance never added up (see O(apis)), one item per
       listing taken - C(totals) (the C(total) of each page), C(collected) (APIs received), C(unique) (distinct ids)
       and C(duplicates) (ids received more than once, at most 100). The task reports no RV(in_sync) and no RV(drift).
-  returned: single instance, with O(compare=true), when the listing did not add up
+  returned: failure, single instance, with O(compare=true), when the ListApisV2 listing did not add up
   type: list
   elements: dict
   sample: [{"totals": [1234, 1234, 1234], "collected": 600, "unique": 600, "duplicates": []}]
+status:
+  description: The HTTP status of the management API's last answer; -1 when no answer came.
+  returned: failure, with O(compare=true) when reading ListApisV2 failed
+  type: int
+  sample: 403
+error_code:
+  description: The gateway's error code, when it gave one.
+  returned: failure, with O(compare=true) when reading ListApisV2 failed
+  type: str
+error_msg:
+  description: The gateway's error message, when it gave one.
+  returned: failure, with O(compare=true) when reading ListApisV2 failed
+  type: str
+request_id:
+  description: The gateway's request ID of the last answer, when it gave one.
+  returned: failure, with O(compare=true) when reading ListApisV2 failed
+  type: str
+attempts:
+  description: HTTP attempts made for the failing request (retries included).
+  returned: failure, with O(compare=true) when reading ListApisV2 failed
+  type: int
+problems:
+  description: What is wrong with O(apis) or O(src), one line per problem naming the item (at most 50).
+  returned: failure, with O(compare=true), when the API resources were refused
+  type: list
+  elements: str
+  sample: ["apis[3] (id a1): req_uri must start with /"]
+problem_count:
+  description: How many problems were found in O(apis) or O(src), all of them (RV(problems) lists at most 50).
+  returned: failure, with O(compare=true), when the API resources were refused
+  type: int
 results:
   description: One result per instance, in input order, each with C(instance_id) and the keys above.
   returned: with O(instances)

@@ -98,12 +98,20 @@ options:
     default: 30
 notes:
   - Every instance's work is bounded in time, so a fleet call is too. In O(mode=api), each request by O(timeout),
-    its retries by O(retries) and the backoff cap of 30 seconds, and the wait by O(wait_timeout). In O(mode=etcd), each
-    etcd request by O(etcd_timeout) per endpoint, and the wait for the lock by O(lock_timeout).
+    its retries by O(retries) and each wait between them by 30 seconds (or, when the gateway asks for a longer pause
+    with C(Retry-After), by 300 seconds), and the wait for the router by O(wait_timeout). In O(mode=etcd), each etcd
+    request by O(etcd_timeout) per endpoint, and the wait for the lock by O(lock_timeout).
   - In O(mode=api), check mode sends no request and reports C(changed=true), since a refresh always runs.
   - In O(mode=etcd), check mode reads etcd and reports exactly what a sync would create, update and delete.
   - Secrets (O(auth_token), O(secret_key), O(security_token), O(iam_password), O(etcd_password)) never appear in
     results, messages or diffs.
+  - The connection and authentication options may come from C(module_defaults) for C(group/apigw.router.apigw). What
+    the mode has no use for is ignored. O(mode=api) ignores the etcd options (O(etcd_endpoints) and the other
+    C(etcd_*) options, O(key_prefix)). O(mode=etcd) with O(apis) or O(src) ignores the management API's options
+    (O(endpoint), O(region), O(cloud), O(project_id), the authentication, TLS and retry options); it uses them only
+    to read ListApisV2. Options of one mode (O(resources), O(wait), O(prune), ...) belong under the module's own name
+    in C(module_defaults), not in the group.
+  - With O(src), O(source_cache) writes a small cache file on the host that runs the module, in check mode too.
 seealso:
   - module: apigw.router.apigw_router_info
 '''
@@ -197,25 +205,25 @@ instance_id:
   sample: 1d2a5f7b0c9e4e0f8a3b6c2d9e8f7a6b
 status:
   description: The last HTTP status of the refresh; -1 when no HTTP answer came (or in check mode).
-  returned: O(mode=api), single instance
+  returned: O(mode=api), single instance; in O(mode=etcd) too when reading ListApisV2 failed
   type: int
   sample: 200
 error_code:
   description: The gateway's error code, for example C(APIG.3500).
-  returned: O(mode=api), single instance
+  returned: O(mode=api), single instance; in O(mode=etcd) too when reading ListApisV2 failed
   type: str
   sample: APIG.1005
 error_msg:
   description: The gateway's error message.
-  returned: O(mode=api), single instance
+  returned: O(mode=api), single instance; in O(mode=etcd) too when reading ListApisV2 failed
   type: str
 request_id:
   description: The gateway's request ID of the last answer (from the body or the C(X-Request-Id) header).
-  returned: O(mode=api), single instance
+  returned: O(mode=api), single instance; in O(mode=etcd) too when reading ListApisV2 failed
   type: str
 attempts:
   description: HTTP attempts made for the refresh requests, retries included (state polls are not counted).
-  returned: O(mode=api), single instance
+  returned: O(mode=api), single instance; in O(mode=etcd) too when reading ListApisV2 failed
   type: int
   sample: 1
 resources:
@@ -265,10 +273,37 @@ listings:
     - When the source is ListApisV2 and its listing of the instance never added up (see O(apis)), one item per
       listing taken - C(totals) (the C(total) of each page), C(collected) (APIs received), C(unique) (distinct ids)
       and C(duplicates) (ids received more than once, at most 100). Nothing was written.
-  returned: O(mode=etcd), single instance, when the listing did not add up
+  returned: failure, O(mode=etcd), single instance, when the ListApisV2 listing did not add up
   type: list
   elements: dict
   sample: [{"totals": [1234, 1234, 1234], "collected": 600, "unique": 600, "duplicates": []}]
+lock_holder:
+  description:
+    - Who held the instance's etcd lock (the value of its lock key) when the sync gave up waiting for it after
+      O(lock_timeout), or that took it over after this sync lost it mid-way (its lease lapsed); null when that
+      could not be read.
+  returned: failure, O(mode=etcd), when the lock was not obtained or was lost
+  type: str
+conflict_keys:
+  description: The etcd keys whose guarded writes still conflicted (someone else kept changing them) when the sync gave
+    up re-planning.
+  returned: failure, O(mode=etcd), when guarded writes kept conflicting
+  type: list
+  elements: str
+would_delete:
+  description: How many routes a source without any routable API would have deleted; see O(allow_empty).
+  returned: failure, O(mode=etcd), when the source is empty and O(allow_empty=false)
+  type: int
+problems:
+  description: What is wrong with O(apis) or O(src), one line per problem naming the item (at most 50).
+  returned: failure, when the API resources were refused (nothing was written)
+  type: list
+  elements: str
+  sample: ["apis[3] (id a1): req_uri must start with /"]
+problem_count:
+  description: How many problems were found in O(apis) or O(src), all of them (RV(problems) lists at most 50).
+  returned: failure, when the API resources were refused (nothing was written)
+  type: int
 results:
   description: One result per instance, in input order, each with C(instance_id), C(changed), C(failed), C(msg) and
     the keys of its mode above.

@@ -16,7 +16,11 @@ module is covered the day it lands):
 - every key it returns in a representative set of real runs (each mode, single and
   fleet, success and failure; see RUNS) is documented in RETURN, and so is every key of
   the per-instance items of RV(results). A module without a representative run fails
-  the test, so that the set grows with the modules.
+  the test, so that the set grows with the modules;
+- the other way round, every key that RETURN says is returned on failure is returned by
+  one of the failing runs: each failure that carries its own keys (a refused source, an
+  empty source that would delete routes, a lock held by someone else, writes that keep
+  conflicting, a failed ListApisV2 or IAM login) is produced for real.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -27,6 +31,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -206,6 +212,7 @@ SIM_CONFIG = {
     'projects': [{'id': PROJECT, 'name': 'cn-test-1', 'instances': [
         {'id': 'inst-a', 'generate': {'count': 3, 'seed': 1}},
         {'id': 'inst-b', 'generate': {'count': 3, 'seed': 2}},
+        {'id': 'inst-cut', 'generate': {'count': 3, 'seed': 3}},
     ]}],
     'credentials': {'tokens': [{'name': 'ci-token', 'token': TOKEN, 'roles': ['op_svc_apig']}],
                     'users': [{'name': 'docs-user', 'password': 'Docs-Passw0rd!', 'domain': 'docs-domain',
@@ -217,7 +224,54 @@ ANSIBLE_KEYS = {'changed', 'failed', 'msg', 'invocation', 'diff', 'warnings', 'd
 ITEM_KEYS = {'instance_id', 'changed', 'failed', 'msg', 'diff'}
 
 
-def representative_tasks(sim, etcd):
+BAD_API = {'id': 'bad-1', 'req_method': 'FETCH', 'req_uri': 'no-slash', 'run_env_id': 'e1'}
+GOOD_API = {'id': 'good-1', 'req_method': 'GET', 'req_uri': '/good', 'run_env_id': 'e1'}
+# The lock of this instance is held by someone else for the whole run.
+LOCKED = 'inst-locked'
+# Another writer rewrites this instance's routes all the time, spread over all of them, so
+# that each attempt of a sync (every route to update, in many transactions) meets a route
+# changed since it was read: the guarded writes keep conflicting until the sync gives up.
+CONFLICTED, CONFLICT_ROUTES = 'inst-conflict', 2000
+# Every ListApisV2 listing of this instance ends short of its total: never used as a source.
+TRUNCATED = 'inst-cut'
+
+
+def conflict_source(path):
+    apis = [dict(GOOD_API, id='c%04d' % i, req_uri='/c/%d' % i) for i in range(CONFLICT_ROUTES)]
+    path.write_text(json.dumps(apis))
+    return str(path)
+
+
+class Hammer(object):
+    """Rewrites etcd keys as fast as it can, hopping over them, until stopped (at most ``limit`` seconds)."""
+
+    def __init__(self, etcd, keys, limit=240.0):
+        import pyetcd  # pylint: disable=import-outside-toplevel
+        host, port = etcd.endpoints[0].rsplit('//', 1)[1].rsplit(':', 1)
+        self._client = pyetcd.client(host, int(port))
+        self._keys, self._limit = keys, limit
+        self._stop = threading.Event()
+        self.writes = 0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        deadline = time.monotonic() + self._limit
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            # A stride prime to the count: every key in turn, in an order unlike the sync's.
+            self._client.put(self._keys[(self.writes * 7919) % len(self._keys)], 'someone else %d' % self.writes)
+            self.writes += 1
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self._client.close()
+
+
+def representative_tasks(sim, etcd, conflict_src):
     """(module, task) pairs: each mode, single and fleet, with and without options that add keys."""
     api = dict(project_id=PROJECT, endpoint=sim.url, auth_token=TOKEN, retries=0)
     store = dict(etcd_endpoints=etcd.endpoints, key_prefix='/t/docs')
@@ -239,6 +293,15 @@ def representative_tasks(sim, etcd):
         (info, dict(instances=fleet, compare=True, records=True, **dict(api, **store))),
         (login, dict(project_id=PROJECT, **password)),
         (login, dict(project_id=PROJECT, **dict(password, iam_password='wrong'))),
+        # Failures with keys of their own.
+        (refresh, dict(mode='etcd', instance_id='inst-a', apis=[BAD_API, BAD_API], **store)),
+        (info, dict(instance_id='inst-a', compare=True, apis=[BAD_API], **store)),
+        (info, dict(instance_id='no-such-instance', compare=True, **dict(api, **store))),
+        (refresh, dict(mode='etcd', instance_id='inst-a', apis=[], **store)),
+        (refresh, dict(mode='etcd', instance_id=LOCKED, apis=[GOOD_API], lock_timeout=0.5, **store)),
+        (refresh, dict(mode='etcd', instance_id=CONFLICTED, src=conflict_src, **store)),
+        (refresh, dict(mode='etcd', instance_id=TRUNCATED, **dict(api, **store))),
+        (info, dict(instance_id=TRUNCATED, compare=True, **dict(api, **store))),
     ]
     return [(module, {'name': '%s %d' % (module, i), '%s.%s' % (NAMESPACE, module): args, 'ignore_errors': True})
             for i, (module, args) in enumerate(tasks)]
@@ -248,8 +311,12 @@ def test_every_returned_key_is_documented(ansible, docs, tmp_path):
     (tmp_path / 'etcd').mkdir()
     (tmp_path / 'sim').mkdir()
     with etcd_single(tmp_path / 'etcd') as etcd, Simulator(SIM_CONFIG, workdir=tmp_path / 'sim') as sim:
-        pairs = representative_tasks(sim, etcd)
-        run = ansible.run_tasks([task for _module, task in pairs], diff=True, name='returns')
+        pairs = representative_tasks(sim, etcd, conflict_source(tmp_path / 'conflict.json'))
+        etcd.put('/t/docs/%s/lock' % LOCKED, 'another-sync-0001')
+        sim.set_faults(TRUNCATED, always={'truncate': 1})
+        with Hammer(etcd, ['/t/docs/%s/apis/c%04d' % (CONFLICTED, i) for i in range(CONFLICT_ROUTES)]) as hammer:
+            run = ansible.run_tasks([task for _module, task in pairs], diff=True, name='returns')
+        assert hammer.writes > 0
     assert run.rc in (0, 2), run.describe()
     without_runs = sorted(set(MODULES) - set(module for module, _task in pairs))
     assert not without_runs, 'no representative run for: %s (add one to representative_tasks)' % without_runs
@@ -266,3 +333,18 @@ def test_every_returned_key_is_documented(ansible, docs, tmp_path):
                 problems.append('%s: results[%d] has %s, which RETURN does not document'
                                 % (task['name'], index, key))
     assert not problems, '\n'.join(problems)
+
+    # Every key RETURN documents as returned on failure came with a failure above.
+    for module in MODULES:
+        on_failure = set(key for key, doc in (docs['%s.%s' % (NAMESPACE, module)].get('return') or {}).items()
+                         if str(doc.get('returned', '')).startswith('failure'))
+        seen = set()
+        for name, task in pairs:
+            outcome = run.task(task['name'])
+            result = outcome.result
+            if name == module and outcome.failed:
+                seen |= set(result)
+                for item in result.get('results') or []:
+                    seen |= set(item) if item.get('failed') else set()
+        assert on_failure <= seen, '%s: RETURN documents %s on failure, which no failing run returned' % (
+            module, sorted(on_failure - seen))
