@@ -14,10 +14,13 @@ options:
     description:
       - Endpoints of one etcd cluster, as C(http://host:port) or C(https://host:port). When one is unreachable, the
         operation is retried on the next one.
-      - If not set, the environment variable E(ETCDCTL_ENDPOINTS) (comma-separated) is used.
+      - If not set, the environment variable E(ETCDCTL_ENDPOINTS) (comma-separated) is used, and without it
+        V(http://127.0.0.1:2379).
+      - The results say which endpoints were used and where they came from (RV(etcd_endpoints),
+        RV(etcd_endpoints_from)), and so do the headers of the diff, so that a sync into the cluster of a
+        forgotten E(ETCDCTL_ENDPOINTS) does not go unnoticed.
     type: list
     elements: str
-    default: ['http://127.0.0.1:2379']
   etcd_ca_cert:
     description:
       - CA certificate that verifies the etcd servers of C(https://) endpoints.

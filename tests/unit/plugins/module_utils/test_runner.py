@@ -306,3 +306,34 @@ def test_a_bad_etcd_item_is_refused_before_any_client(fake_etcd, item, message):
         items = [dict(instance_id="a1"), dict(instance_id="b1", **item)]
         _runner.run_etcd_sync(etcd_params(instance_id=None, instances=items))
     assert FakeEtcd.made == []
+
+
+def test_each_result_names_its_etcd_endpoints_and_their_origin(fake_etcd, monkeypatch):
+    from ansible_collections.apigw.router.plugins.module_utils._errors import EtcdError
+    monkeypatch.setenv("ETCDCTL_ENDPOINTS", "http://env-a:2379,http://env-b:2379")
+    failing = dict(instance_id="b1", etcd_endpoints=["https://root:pw@b:2379"])
+
+    def fake_sync(client, instance_id, desired, **kwargs):
+        if instance_id == "b1":
+            raise EtcdError("unreachable")
+        return dict(changed=True, msg="synced", diff=dict(before={}, after={"k": "v"}))
+
+    monkeypatch.setattr(_runner, "sync", fake_sync)
+    result = _runner.run_etcd_sync(etcd_params(etcd_endpoints=None, instance_id=None,
+                                               instances=[dict(instance_id="a1"), failing]), diff=True)
+    first, second = result["results"]
+    assert (first["etcd_endpoints"], first["etcd_endpoints_from"]) == (["http://env-a:2379", "http://env-b:2379"], "env")
+    assert first["diff"]["before_header"] == first["diff"]["after_header"] == (
+        "etcd http://env-a:2379, http://env-b:2379 (from ETCDCTL_ENDPOINTS): /apig/router/a1/apis/")
+    assert second["failed"] and second["msg"] == "unreachable"
+    assert (second["etcd_endpoints"], second["etcd_endpoints_from"]) == (["https://b:2379"], "option")
+    assert "pw" not in repr(result)
+
+
+def test_info_warns_about_a_source_it_ignores(fake_etcd, monkeypatch):
+    warned = []
+    monkeypatch.setattr(_runner, "warn", warned.append)
+    monkeypatch.setattr(_runner, "inspect", lambda *a, **k: dict(count=0, manifest=None, revision=1))
+    result = _runner.run_info(etcd_params(src="/nowhere.json", apis=None))
+    assert warned == ["src is ignored without compare: true (only a drift check reads a source)"]
+    assert (result["etcd_endpoints"], result["etcd_endpoints_from"]) == (["http://127.0.0.1:1"], "option")
