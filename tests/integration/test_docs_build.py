@@ -78,11 +78,10 @@ def test_broken_reference_to_our_own_docs_fails(site):
     extra = '\n'.join('See :ref:`%s`.\n' % target for target in BROKEN)
     extra += '\nSee :envvar:`APIGW_ROUTER_NO_SUCH_VARIABLE`.\n'
     page.write_text(text + '\n' + extra, encoding='utf-8')
-    proc = subprocess.run(['sphinx-build', '-M', 'html', str(src), str(site / 'build-broken'), '-c', '.', '-q', '-W',
-                           '--keep-going'], cwd=str(site), env=_offline_env(PATH='%s:%s' % (REPO_ROOT / '.venv' / 'bin',
-                                                                                          os.environ['PATH'])),
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=400,
-                          check=False)
+    command = ['sphinx-build', '-M', 'html', str(src), str(site / 'build-broken'), '-c', '.', '-q', '-W', '--keep-going']
+    path = '%s:%s' % (REPO_ROOT / '.venv' / 'bin', os.environ['PATH'])
+    proc = subprocess.run(command, cwd=str(site), env=_offline_env(PATH=path), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True, timeout=400, check=False)
     assert proc.returncode != 0, proc.stdout[-4000:]
     for target in BROKEN + ['APIGW_ROUTER_NO_SUCH_VARIABLE']:
         assert re.search(re.escape(target), proc.stdout), (target, proc.stdout[-4000:])
