@@ -18,10 +18,13 @@ options:
         C(http://***@host:port); give them as O(etcd_user) and O(etcd_password).
       - A password sent over plain C(http://) to a host other than loopback (C(localhost), C(127.0.0.0/8), C(::1))
         gives a warning; use C(https://) endpoints and O(etcd_ca_cert).
-      - If not set, the environment variable E(ETCDCTL_ENDPOINTS) (comma-separated) is used.
+      - If not set, the environment variable E(ETCDCTL_ENDPOINTS) (comma-separated) is used, and without it
+        V(http://127.0.0.1:2379).
+      - The results say which endpoints were used and where they came from (RV(etcd_endpoints),
+        RV(etcd_endpoints_from)), and so do the headers of the diff, so that a sync into the cluster of a
+        forgotten E(ETCDCTL_ENDPOINTS) does not go unnoticed.
     type: list
     elements: str
-    default: ['http://127.0.0.1:2379']
   etcd_ca_cert:
     description:
       - CA certificate that verifies the etcd servers of C(https://) endpoints.

@@ -114,15 +114,20 @@ options:
         it. The content never travels in the module's arguments, so a large file costs no templating.
       - An absolute path that does not exist on the controller is passed on unchanged and read on the host that runs
         the module; use this for a file that only that host has.
+      - A file encrypted with C(ansible-vault) is decrypted on the controller, as M(ansible.builtin.copy) does, with
+        the vault secrets of the play (C(--vault-password-file), C(--ask-vault-pass), C(--vault-id)). The module gets
+        a decrypted copy in the task's temporary directory, removed with it. Without the secret the task fails before
+        the module runs.
     type: path
   source_cache:
     description:
       - With O(src), remember per file content the manifest (route count and digest) it gives each instance. The next
         run with the same file then proves a no-op from that manifest and three small etcd reads, without parsing the
         file or building any route. At 10,000 routes that is most of a no-op's time.
-      - The cache is on the host that runs the module, in C($XDG_CACHE_HOME/apigw.router/sources) or else
-        C(~/.cache/apigw.router/sources), at most 64 files. It holds digests and key prefixes, nothing secret. It is
-        written in check mode too, and by M(apigw.router.apigw_router_info), since it describes the file and not etcd.
+      - The cache is on the host that runs the module, in O(source_cache_dir), else in
+        C($XDG_CACHE_HOME/apigw.router/sources) or C(~/.cache/apigw.router/sources), at most 64 files. It holds digests
+        and key prefixes, nothing secret. It is written in check mode too, and by
+        M(apigw.router.apigw_router_info), since it describes the file and not etcd.
       - It never decides alone. A no-op still needs etcd to hold exactly the remembered manifest, with no key under
         the instance changed since it was written; anything else is compared route by route as without it.
       - A different file content, a collection upgrade that changes how routes are built, or another Python version
@@ -130,4 +135,15 @@ options:
       - V(false) neither reads nor writes it. O(apis) and the management API are never cached.
     type: bool
     default: true
+  source_cache_dir:
+    description:
+      - The directory of the O(source_cache), an absolute path on the host that runs the module. It is created
+        (mode 0700) when missing.
+      - Set it where the home directory does not last from one run to the next, as in an AWX or Ansible Automation
+        Platform job, whose home is new each run, so the cache would never be hit. Use a directory that outlives the
+        job, for example a persistent volume mounted into the execution environment.
+      - If not set, the environment variable E(APIGW_ROUTER_SOURCE_CACHE_DIR) is used, and without it the user's cache
+        directory as described in O(source_cache).
+      - A directory that cannot be created or written is ignored, as any cache that cannot be written.
+    type: path
 '''

@@ -74,8 +74,9 @@ APIG_CONNECTION = dict(
 
 # etcd cluster of the gateway's router.
 ETCD_CONNECTION = dict(
-    etcd_endpoints=dict(type='list', elements='str', default=['http://127.0.0.1:2379'],
-                        fallback=_env('ETCDCTL_ENDPOINTS')),
+    # No default and no env_fallback: ETCDCTL_ENDPOINTS and the default are resolved in
+    # _etcd_endpoints.py, so that results can say which one a run used.
+    etcd_endpoints=dict(type='list', elements='str'),
     etcd_ca_cert=dict(type='path', fallback=_env('ETCDCTL_CACERT')),
     etcd_client_cert=dict(type='path', fallback=_env('ETCDCTL_CERT')),
     etcd_client_key=dict(type='path', no_log=False, fallback=_env('ETCDCTL_KEY')),
@@ -92,6 +93,7 @@ SOURCE = dict(
     apis=dict(type='list', elements='raw'),
     src=dict(type='path'),
     source_cache=dict(type='bool', default=True),
+    source_cache_dir=dict(type='path', fallback=_env('APIGW_ROUTER_SOURCE_CACHE_DIR')),
 )
 
 SOURCE_MUTUALLY_EXCLUSIVE = [('apis', 'src')]

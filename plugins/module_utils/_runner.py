@@ -19,6 +19,7 @@ import sys
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.common.warnings import warn
 
 from ansible_collections.apigw.router.plugins.module_utils._api_refresh import refresh_instance
 from ansible_collections.apigw.router.plugins.module_utils._endpoints import (
@@ -26,6 +27,8 @@ from ansible_collections.apigw.router.plugins.module_utils._endpoints import (
 from ansible_collections.apigw.router.plugins.module_utils._errors import (
     ApigwRouterError, EtcdError, MissingLibraryError, ValidationError)
 from ansible_collections.apigw.router.plugins.module_utils._etcd_client import EtcdClient, parse_endpoint
+from ansible_collections.apigw.router.plugins.module_utils._etcd_endpoints import (
+    header as endpoints_header, resolve as resolve_endpoints, shown as shown_endpoints)
 from ansible_collections.apigw.router.plugins.module_utils._etcd_sync import inspect, sync
 from ansible_collections.apigw.router.plugins.module_utils._fleet import (
     MAX_CONCURRENCY, fleet_message, run_all, summarize)
@@ -148,6 +151,7 @@ def _etcd_target(target, where, item, params):
     etcd = dict((option, _item_value(item, params, option)) for option in ETCD_ITEM_OPTIONS)
     # etcdctl's user:password form (ETCDCTL_USER), split as etcdctl does.
     etcd["etcd_user"], etcd["etcd_password"] = etcd_credentials(item, params)
+    etcd["etcd_endpoints"], target["etcd_endpoints_from"] = resolve_endpoints(etcd["etcd_endpoints"])
     if not etcd["etcd_endpoints"]:
         raise ValidationError("%setcd_endpoints must list at least one endpoint" % where)
     target["key_prefix"] = _named(where, "key_prefix", check_key_prefix, etcd.pop("key_prefix"))
@@ -320,6 +324,25 @@ def _etcd_targets(params, source_from_api):
     return resolve_targets(params, needs_project=source_from_api, etcd=True)
 
 
+def _saying_endpoints(work):
+    """``work`` whose result, failed or not, names the etcd endpoints it used and where they came
+    from (option, ETCDCTL_ENDPOINTS or the default), in the result and in the diff's headers."""
+    def run(target):
+        endpoints, origin = target["etcd"]["etcd_endpoints"], target["etcd_endpoints_from"]
+        said = dict(etcd_endpoints=shown_endpoints(endpoints), etcd_endpoints_from=origin)
+        try:
+            result = work(target)
+        except ApigwRouterError as exc:
+            exc.details.update(said)
+            raise
+        result.update(said)
+        if isinstance(result.get("diff"), dict):
+            title = endpoints_header(endpoints, origin, target["routes_prefix"])
+            result["diff"].update(before_header=title, after_header=title)
+        return result
+    return run
+
+
 def _connection_key(etcd):
     """One etcd client per distinct cluster and identity: endpoints, TLS files, user, password."""
     return tuple((option, tuple(value) if isinstance(value, list) else value)
@@ -390,7 +413,8 @@ def run_etcd_sync(params, check_mode=False, diff=False):
                     check_mode=check_mode, diff=diff)
 
     try:
-        return _shape(fleet, run_all(targets, _guarded(work), params["concurrency"]), _written("changed"))
+        return _shape(fleet, run_all(targets, _saying_endpoints(_guarded(work)), params["concurrency"]),
+                      _written("changed"))
     finally:
         clients.close()
         source.save()
@@ -430,6 +454,9 @@ def run_info(params, check_mode=False, diff=False):
     compare = params.get("compare")
     if params.get("fail_on_drift") and not compare:
         raise ValidationError("fail_on_drift needs compare: true")
+    ignored = [name for name in ("apis", "src") if params.get(name) is not None]
+    if ignored and not compare:
+        warn("%s is ignored without compare: true (only a drift check reads a source)" % " and ".join(ignored))
     fixed = fixed_source(params) if compare else None
     fleet, targets = _etcd_targets(params, source_from_api=bool(compare and fixed is None))
     source, with_project = _source(params, fixed) if compare else (None, None)
@@ -452,7 +479,8 @@ def run_info(params, check_mode=False, diff=False):
         return result
 
     try:
-        return _shape(fleet, run_all(targets, _guarded(work), params["concurrency"]), _info_message(compare))
+        return _shape(fleet, run_all(targets, _saying_endpoints(_guarded(work)), params["concurrency"]),
+                      _info_message(compare))
     finally:
         clients.close()
         if source is not None:

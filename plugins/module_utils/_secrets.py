@@ -20,6 +20,8 @@ import re
 
 from urllib.parse import urlsplit
 
+from ansible_collections.apigw.router.plugins.module_utils._etcd_endpoints import resolve as resolve_endpoints
+
 REDACTED = "***"
 # scheme://userinfo@: the netloc ends at the first / ? or #, its userinfo at its last @.
 _USERINFO_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#]*@")
@@ -175,8 +177,9 @@ def plaintext_password_warnings(params, etcd=True):
         if not user or not password:
             continue
         tls_default = bool(_option(item, params, "etcd_ca_cert") or _option(item, params, "etcd_client_cert"))
-        plain = [s for s in (_plain_remote(e, tls_default) for e in _option(item, params, "etcd_endpoints") or [])
-                 if s]
+        # Endpoints from ETCDCTL_ENDPOINTS count too: the argspec has no fallback for them.
+        endpoints, _origin = resolve_endpoints(_option(item, params, "etcd_endpoints"))
+        plain = [s for s in (_plain_remote(e, tls_default) for e in endpoints) if s]
         if plain:
             where = "" if index is None else "instances[%d]." % index
             given = item.get("etcd_password") or params.get("etcd_password")

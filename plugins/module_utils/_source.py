@@ -305,13 +305,18 @@ def fixed_source(params):
         return FixedSource(apis_from_param(params["apis"]))
     if params.get("src"):
         path = _check_path(params["src"])
-        return FileSource(path, source_cache(path) if params.get("source_cache", True) else None)
+        directory = params.get("source_cache_dir")
+        if directory and not os.path.isabs(directory):
+            raise ValidationError("source_cache_dir must be an absolute path, not %s" % describe(directory))
+        cache = source_cache(path, directory) if params.get("source_cache", True) else None
+        return FileSource(path, cache)
     return None
 
 
-def source_cache(path):
-    """The SourceCache for ``path`` in the user's cache directory, or None when it cannot be used."""
-    directory = default_directory()
+def source_cache(path, directory=None):
+    """The SourceCache for ``path`` in ``directory`` (``source_cache_dir``), else in the user's
+    cache directory; None when it cannot be used."""
+    directory = directory or default_directory()
     if directory is None:
         return None
     extra = ["json" if path.lower().endswith(JSON_SUFFIXES) else _yaml_version()]

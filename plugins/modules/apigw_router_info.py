@@ -46,6 +46,7 @@ options:
     description:
       - Compare the routes with a source (O(apis), O(src), or ListApisV2 when neither is given) and report RV(in_sync)
         and RV(drift).
+      - Without it, O(apis) and O(src) are not read; giving either then causes a warning.
     type: bool
     default: false
   fail_on_drift:
@@ -187,6 +188,23 @@ problem_count:
   description: How many problems were found in O(apis) or O(src), all of them (RV(problems) lists at most 50).
   returned: failure, with O(compare=true), when the API resources were refused
   type: int
+etcd_endpoints:
+  description:
+    - The etcd endpoints the routes were read from, without any user information of the URLs.
+    - In a fleet, each of RV(results) has its instance's own.
+  returned: single instance, also when it failed
+  type: list
+  elements: str
+  sample: ["https://10.0.0.11:2379", "https://10.0.0.12:2379"]
+etcd_endpoints_from:
+  description:
+    - Where RV(etcd_endpoints) came from. V(option) is O(etcd_endpoints) or the instance's
+      O(instances[].etcd_endpoints); V(env) is the environment variable E(ETCDCTL_ENDPOINTS) of the host that runs
+      the module; V(default) is V(http://127.0.0.1:2379).
+  returned: single instance, also when it failed
+  type: str
+  choices: [option, env, default]
+  sample: env
 results:
   description: One result per instance, in input order, each with C(instance_id) and the keys above.
   returned: with O(instances)

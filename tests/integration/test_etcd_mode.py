@@ -546,6 +546,54 @@ def test_src_cache_only_supplies_the_expected_manifest(ansible, etcd, tmp_path):
     assert len(_cache_entries(ansible)) == 2
 
 
+def _entries_in(directory):
+    """The src cache's entry files in ``directory`` (read directly, not through the module)."""
+    return sorted(p.name for p in directory.iterdir() if p.suffix == '.json') if directory.is_dir() else []
+
+
+def test_source_cache_dir_from_option_environment_and_role(ansible, etcd, tmp_path):
+    prefix = '/t/cache-dir'
+    src = tmp_path / 'apis.json'
+    src.write_text(json.dumps(APIS), encoding='utf-8')
+    default_dir = ansible.workdir / 'cache' / 'apigw.router' / 'sources'
+    by_option, by_env, by_role = tmp_path / 'by-option', tmp_path / 'by-env' / 'nested', tmp_path / 'by-role'
+
+    # the option: the entry is there, not in the user's cache; a second run hits it
+    task = refresh('sync', instance_id='inst-cd1', src=str(src), key_prefix=prefix, source_cache_dir=str(by_option),
+                   **conn(etcd))
+    ansible.run_tasks([task], name='option').assert_success()
+    assert len(_entries_in(by_option)) == 1 and _entries_in(default_dir) == []
+    assert instance_state(etcd, prefix, 'inst-cd1') == expected_state(prefix, 'inst-cd1')
+    assert oct(by_option.stat().st_mode & 0o777) == oct(0o700)
+    rev = etcd.revision()
+    run = ansible.run_tasks([task], name='option again').assert_success()
+    assert run.task('sync').changed is False and etcd.revision() == rev
+
+    # the environment variable, when the option is not given
+    env = {'APIGW_ROUTER_SOURCE_CACHE_DIR': str(by_env)}
+    task = refresh('sync', instance_id='inst-cd2', src=str(src), key_prefix=prefix, **conn(etcd))
+    run = ansible.run_tasks([task], env=env, name='env').assert_success()
+    assert len(_entries_in(by_env)) == 1 and _entries_in(default_dir) == []
+    assert run.task('sync')['invocation']['module_args']['source_cache_dir'] == str(by_env)
+
+    # passed through the role's fleet_refresh_options, which validates it
+    play = {'name': 'fleet', 'hosts': 'localhost', 'gather_facts': False, 'roles': ['apigw.router.fleet_refresh'],
+            'vars': {'fleet_refresh_instances': [{'instance_id': 'inst-cd3'}, {'instance_id': 'inst-cd4'}],
+                     'fleet_refresh_mode': 'etcd',
+                     'fleet_refresh_options': dict(src=str(src), key_prefix=prefix, source_cache_dir=str(by_role),
+                                                   **conn(etcd))}}
+    ansible.run([play], name='role').assert_success()
+    assert len(_entries_in(by_role)) == 1 and _entries_in(default_dir) == []
+    for instance in ('inst-cd3', 'inst-cd4'):
+        assert instance_state(etcd, prefix, instance) == expected_state(prefix, instance)
+
+    # a relative directory would depend on where the module happens to run: refused
+    run = ansible.run_tasks([ignoring(refresh('relative', instance_id='inst-cd5', src=str(src), key_prefix=prefix,
+                                              source_cache_dir='cache/here', **conn(etcd)))], name='relative')
+    assert_clean_failure(run, 'relative', 'source_cache_dir must be an absolute path')
+    assert instance_state(etcd, prefix, 'inst-cd5') == {}
+
+
 def _routed_ids(apis):
     return [a['id'] for a in apis if a.get('run_env_id')]
 
@@ -826,10 +874,15 @@ def test_etcdctl_endpoints_from_the_environment(ansible, etcd):
     endpoints = ['http://127.0.0.1:%d' % free_ports(1)[0]] + etcd.endpoints  # a dead one first
     env = {'ETCDCTL_ENDPOINTS': ','.join(endpoints)}
     task = refresh('sync', instance_id=instance, apis=APIS, key_prefix=prefix, etcd_timeout=5)
+    # Each result (and the diff's headers) says which endpoints a run used and where from.
+    header = 'etcd %s (from ETCDCTL_ENDPOINTS): %s/%s/apis/' % (', '.join(endpoints), prefix, instance)
     rev0 = etcd.revision()
-    run = ansible.run_tasks([task], check=True, env=env, name='check').assert_success()
-    assert run.task('sync')['created'] == ROUTED
-    assert run.task('sync')['invocation']['module_args']['etcd_endpoints'] == endpoints
+    run = ansible.run_tasks([task], check=True, diff=True, env=env, name='check').assert_success()
+    result = run.task('sync')
+    assert result['created'] == ROUTED
+    assert (result['etcd_endpoints'], result['etcd_endpoints_from']) == (endpoints, 'env')
+    assert result['diff']['before_header'] == result['diff']['after_header'] == header
+    assert '--- before: %s' % header in run.stdout and '+++ after: %s' % header in run.stdout, run.stdout
     assert etcd.revision() == rev0
     run = ansible.run_tasks([task], env=env, name='apply').assert_success()
     assert run.task('sync')['created'] == ROUTED
@@ -838,11 +891,42 @@ def test_etcdctl_endpoints_from_the_environment(ansible, etcd):
     run = ansible.run_tasks([
         task,
         info('info', instance_id=instance, key_prefix=prefix),
+        info('fleet info', instances=[{'instance_id': instance},
+                                      {'instance_id': 'inst-env-own', 'etcd_endpoints': etcd.endpoints}],
+             key_prefix=prefix),
         # an explicit etcd_endpoints wins over the environment: here, only the dead endpoint
         ignoring(refresh('dead', instance_id=instance, apis=APIS, key_prefix=prefix, etcd_endpoints=endpoints[:1],
                          etcd_timeout=1)),
     ], env=env, name='rerun')
     assert run.task('sync').changed is False and run.task('info')['count'] == 3
-    assert_clean_failure(run, 'dead', endpoints[0])
+    assert (run.task('sync')['etcd_endpoints'], run.task('sync')['etcd_endpoints_from']) == (endpoints, 'env')
+    assert (run.task('info')['etcd_endpoints'], run.task('info')['etcd_endpoints_from']) == (endpoints, 'env')
+    assert [(r['etcd_endpoints'], r['etcd_endpoints_from']) for r in run.task('fleet info')['results']] == [
+        (endpoints, 'env'), (etcd.endpoints, 'option')]
+    dead = assert_clean_failure(run, 'dead', endpoints[0])
+    assert (dead['etcd_endpoints'], dead['etcd_endpoints_from']) == (endpoints[:1], 'option')
     assert_no_traceback(run)
     assert etcd.revision() == rev1
+
+    # neither the option nor the environment: the default, said so even when it fails
+    run = ansible.run_tasks([ignoring(info('info', instance_id=instance, key_prefix=prefix, etcd_timeout=1))],
+                            env={'ETCDCTL_ENDPOINTS': None}, name='default')
+    result = run.task('info')
+    assert (result['etcd_endpoints'], result['etcd_endpoints_from']) == (['http://127.0.0.1:2379'], 'default')
+
+
+def test_info_warns_that_it_ignores_a_source_without_compare(ansible, etcd, tmp_path):
+    prefix, instance = '/t/info-ignored', 'inst-info-ignored'
+    src = tmp_path / 'apis.json'
+    src.write_text(json.dumps(APIS), encoding='utf-8')
+    run = ansible.run_tasks([
+        info('src', instance_id=instance, key_prefix=prefix, src=str(src), **conn(etcd)),
+        info('apis', instance_id=instance, key_prefix=prefix, apis=APIS, **conn(etcd)),
+        info('compare', instance_id=instance, key_prefix=prefix, apis=APIS, compare=True, **conn(etcd)),
+        info('plain', instance_id=instance, key_prefix=prefix, **conn(etcd)),
+    ], name='ignored').assert_success()
+    output = run.stdout + run.stderr
+    assert output.count('src is ignored without compare: true') == 1, output
+    assert output.count('apis is ignored without compare: true') == 1, output
+    assert run.task('compare')['in_sync'] is False  # with compare, the source is read
+    assert 'in_sync' not in run.task('src') and 'in_sync' not in run.task('apis')

@@ -22,6 +22,9 @@ __metaclass__ = type
 
 import json
 import os
+import shutil
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -208,3 +211,68 @@ def test_src_is_transferred_to_a_remote_host(ansible, etcd, tmp_path):
     assert len(sources) == 6, sources
     # ... and every temporary directory is gone after the task.
     assert remote_tmp.is_dir() and not list(remote_tmp.iterdir()), list(remote_tmp.iterdir())
+
+
+VAULT_PASSWORD = 'Vault-Pa55phrase-never-shown-4e1c'
+
+
+def test_a_vault_encrypted_src_is_decrypted_on_the_controller(ansible, etcd, tmp_path):
+    base = tmp_path / 'project'
+    prefix = '/t/src-vault'
+    src = write_apis(base / 'files' / 'apis.yml', IN_FILES_BESIDE)
+    password_file = tmp_path / 'vault-password'
+    password_file.write_text(VAULT_PASSWORD + '\n', encoding='utf-8')
+    vault = os.path.join(os.path.dirname(sys.executable), 'ansible-vault')
+    subprocess.run([vault, 'encrypt', '--vault-password-file', str(password_file), src], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ, ANSIBLE_HOME=str(tmp_path)))
+    with open(src, 'rb') as f:
+        assert f.read(14) == b'$ANSIBLE_VAULT', 'the source file is encrypted'
+    tasks = [
+        sync('sync', 'inst-vault', 'apis.yml', prefix, etcd),
+        {'name': 'fleet', REFRESH: dict(mode='etcd', instances=[{'instance_id': 'inst-v1'}, {'instance_id': 'inst-v2'}],
+                                        src='apis.yml', key_prefix=prefix, **conn(etcd))},
+        {'name': 'drift check', INFO: dict(instance_id='inst-vault', compare=True, src='apis.yml',
+                                           key_prefix=prefix, **conn(etcd))},
+    ]
+    vault_args = ['--vault-password-file', str(password_file)]
+
+    # without the vault secret (or with a wrong one) the task fails before the module runs: nothing written
+    rev0 = etcd.revision()
+    local = project(base, tasks)
+    run = ansible.run(local, name='no secret')
+    assert run.task('sync').failed
+    assert run.task('sync')['msg'].startswith('src apis.yml could not be decrypted on the controller'), run.task('sync')['msg']
+    wrong = tmp_path / 'wrong-password'
+    wrong.write_text('not-the-password\n', encoding='utf-8')
+    run = ansible.run(local, args=['--vault-password-file', str(wrong)], name='wrong secret')
+    assert 'could not be decrypted' in run.task('sync')['msg'], run.task('sync')['msg']
+    assert etcd.revision() == rev0
+
+    # on the controller (local connection): the module reads a decrypted copy, removed after the task
+    run = ansible.run(local, args=vault_args, diff=True, name='local').assert_success()
+    assert run.task('sync')['created'] == IN_FILES_BESIDE
+    got = module_src(run.task('sync'))
+    assert got != src and os.path.basename(got) == 'apis.yml' and not os.path.exists(got), got
+    assert run.task('drift check')['in_sync'] is True
+    routes_in(etcd, prefix, 'inst-vault', IN_FILES_BESIDE)
+    routes_in(etcd, prefix, 'inst-v1', IN_FILES_BESIDE)
+    routes_in(etcd, prefix, 'inst-v2', IN_FILES_BESIDE)
+
+    # on another host: the decrypted copy is what is transferred, under the file's own name
+    transfers = tmp_path / 'transfers.jsonl'
+    remote_tmp = tmp_path / 'remote-home' / 'tmp'
+    env = {'ANSIBLE_CONNECTION_PLUGINS': CONNECTION_PLUGINS, 'ANSIBLE_REMOTE_TEMP': str(remote_tmp),
+           'APIGW_TEST_TRANSFER_LOG': str(transfers)}
+    tasks[0] = sync('sync', 'inst-vault-remote', 'apis.yml', prefix, etcd)
+    remote = project(tmp_path / 'remote-project', tasks, play_vars={'ansible_connection': 'apigw_test_remote'})
+    write_apis(tmp_path / 'remote-project' / 'files' / 'apis.yml', [])  # replaced by the encrypted file
+    shutil.copy(src, str(tmp_path / 'remote-project' / 'files' / 'apis.yml'))
+    run = ansible.run(remote, args=vault_args, env=env, name='remote').assert_success()
+    routes_in(etcd, prefix, 'inst-vault-remote', IN_FILES_BESIDE)
+    logged = [json.loads(line) for line in transfers.read_text(encoding='utf-8').splitlines()]
+    sent = [t for t in logged if t['out_path'].endswith(os.sep + 'apis.yml')]
+    assert len(sent) == 3 and not any(t['in_path'] == src for t in sent), sent
+    assert remote_tmp.is_dir() and not list(remote_tmp.iterdir()), list(remote_tmp.iterdir())
+
+    # the vault password shows nowhere: not in any output, result or diff
+    assert ansible.find_in_captures(VAULT_PASSWORD) == []

@@ -344,3 +344,33 @@ def test_nested_key_spaces_are_found_among_many_targets(fake_etcd):
     items.append(dict(instance_id="late", key_prefix="/apig/router/i1234/apis"))
     with pytest.raises(ValidationError, match="instances\\[1234\\] \\(instance i1234\\) and instances\\[2000\\]"):
         _runner.run_etcd_sync(etcd_params(instance_id=None, instances=items))
+
+
+def test_each_result_names_its_etcd_endpoints_and_their_origin(fake_etcd, monkeypatch):
+    from ansible_collections.apigw.router.plugins.module_utils._errors import EtcdError
+    monkeypatch.setenv("ETCDCTL_ENDPOINTS", "http://env-a:2379,http://env-b:2379")
+    failing = dict(instance_id="b1", etcd_endpoints=["https://b:2379"])
+
+    def fake_sync(client, instance_id, desired, **kwargs):
+        if instance_id == "b1":
+            raise EtcdError("unreachable")
+        return dict(changed=True, msg="synced", diff=dict(before={}, after={"k": "v"}))
+
+    monkeypatch.setattr(_runner, "sync", fake_sync)
+    result = _runner.run_etcd_sync(etcd_params(etcd_endpoints=None, instance_id=None,
+                                               instances=[dict(instance_id="a1"), failing]), diff=True)
+    first, second = result["results"]
+    assert (first["etcd_endpoints"], first["etcd_endpoints_from"]) == (["http://env-a:2379", "http://env-b:2379"], "env")
+    assert first["diff"]["before_header"] == first["diff"]["after_header"] == (
+        "etcd http://env-a:2379, http://env-b:2379 (from ETCDCTL_ENDPOINTS): /apig/router/a1/apis/")
+    assert second["failed"] and second["msg"] == "unreachable"
+    assert (second["etcd_endpoints"], second["etcd_endpoints_from"]) == (["https://b:2379"], "option")
+
+
+def test_info_warns_about_a_source_it_ignores(fake_etcd, monkeypatch):
+    warned = []
+    monkeypatch.setattr(_runner, "warn", warned.append)
+    monkeypatch.setattr(_runner, "inspect", lambda *a, **k: dict(count=0, manifest=None, revision=1))
+    result = _runner.run_info(etcd_params(src="/nowhere.json", apis=None))
+    assert warned == ["src is ignored without compare: true (only a drift check reads a source)"]
+    assert (result["etcd_endpoints"], result["etcd_endpoints_from"]) == (["http://127.0.0.1:1"], "option")

@@ -242,6 +242,16 @@ def test_plaintext_warning_once_for_items_sharing_the_module_connection():
     assert plaintext_password_warnings(params, etcd=False) == []
 
 
+def test_plaintext_warning_for_endpoints_from_etcdctl_endpoints(monkeypatch):
+    # etcd_endpoints has no argspec fallback: ETCDCTL_ENDPOINTS is resolved by the module, and counts here too.
+    monkeypatch.setenv("ETCDCTL_ENDPOINTS", "http://10.0.0.9:2379")
+    warnings = plaintext_password_warnings(dict(etcd_user="root", etcd_password=PW, etcd_endpoints=None))
+    assert len(warnings) == 1 and warnings[0].startswith(
+        "etcd_password is sent over plain http:// to etcd endpoint http://10.0.0.9:2379")
+    monkeypatch.setenv("ETCDCTL_ENDPOINTS", "http://127.0.0.1:2379")
+    assert plaintext_password_warnings(dict(etcd_user="root", etcd_password=PW, etcd_endpoints=None)) == []
+
+
 # ---- inventory host names -------------------------------------------------------------------------
 
 def _record(name, instance_id="0123456789abcdef"):
