@@ -437,8 +437,7 @@ class EtcdCluster:
         silent = sorted(name for name, r in revisions.items() if r is None)
         if silent:
             raise RuntimeError('etcd %s: member(s) %s did not answer `endpoint status` within %ss after a fault; '
-                               'logs in %s:\n%s' % (server_version(), silent, timeout, self.base_dir,
-                                                     self.log_tail()))
+                               'logs in %s:\n%s' % (server_version(), silent, timeout, self.base_dir, self.log_tail()))
         revision = min(revisions.values())
         hashes = {}
         for m in members:
@@ -504,34 +503,38 @@ def etcd_cluster(base_dir, size=3, tls=False, auth=False, **kwargs):
     Free ports are picked before etcd binds them, so another process may take one in
     between: then the cluster starts again on new ports (a few times).
     """
-    cluster = None
+    cluster = _started(base_dir, size, tls, auth, kwargs)
     try:
-        for attempt in range(3):
-            cluster = EtcdCluster(base_dir, size=size, tls=tls, auth=auth,
-                                  certs=cluster.certs if cluster else None, **kwargs)
-            try:
-                cluster.start()
-                break
-            except RuntimeError as exc:
-                cluster.stop()
-                if 'address already in use' not in str(exc) or attempt == 2:
-                    raise
-        try:
-            yield cluster
-        except Exception as exc:
-            # The block failed after a member was killed: if etcd's members disagree, that
-            # is the cause to report first (the original failure stays chained to it).
-            if len(cluster.members) > 1 and cluster.faulted:
-                diverged = _divergence_or_none(cluster)
-                if diverged is not None:
-                    raise diverged from exc
-            raise
+        yield cluster
+    except Exception as exc:
+        # The block failed after a member was killed: if etcd's members disagree, that
+        # is the cause to report first (the original failure stays chained to it).
+        if len(cluster.members) > 1 and cluster.faulted:
+            diverged = _divergence_or_none(cluster)
+            if diverged is not None:
+                raise diverged from exc
+        raise
+    else:
         if len(cluster.members) > 1 and cluster.faulted:
             cluster.restart_killed()
             cluster.assert_members_agree()
     finally:
-        if cluster is not None:
+        cluster.stop()
+
+
+def _started(base_dir, size, tls, auth, kwargs):
+    cluster = None
+    for attempt in range(3):
+        cluster = EtcdCluster(base_dir, size=size, tls=tls, auth=auth,
+                              certs=cluster.certs if cluster else None, **kwargs)
+        try:
+            cluster.start()
+            return cluster
+        except BaseException as exc:
             cluster.stop()
+            if 'address already in use' not in str(exc) or attempt == 2:
+                raise
+    raise AssertionError('unreachable')  # pragma: no cover
 
 
 def _divergence_or_none(cluster):
