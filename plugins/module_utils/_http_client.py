@@ -172,7 +172,8 @@ def _connection_pool(adapter, request, verify, proxies):
         pool_kwargs["ca_cert_dir" if os.path.isdir(verify) else "ca_certs"] = verify
     proxy = requests.utils.select_proxy(request.url, proxies)
     if proxy:
-        proxy = requests.utils.prepend_scheme_if_needed(proxy, "http")
+        # (Not prepend_scheme_if_needed(): before requests 2.27 it read "host:port" as a scheme.)
+        proxy = proxy if "://" in proxy else "http://" + proxy
         if not urllib3.util.parse_url(proxy).host:
             raise requests.exceptions.InvalidProxyURL("Please check proxy URL. It is malformed and could be "
                                                       "missing the host.")
