@@ -260,6 +260,7 @@ def test_a_missing_ca_bundle_is_named(clean_env, tmp_path):
 def older_adapter(monkeypatch):
     """HTTPAdapter as requests < 2.32.2 has it: without get_connection_with_tls_context."""
     _http_client._import_requests()
+
     class OlderAdapter(_http_client.HTTPAdapter):
         @property
         def get_connection_with_tls_context(self):
@@ -286,8 +287,8 @@ def _settings(pool):
     ("https://api.example/v1", {"HTTPS_PROXY": "proxy.example:3128"}, False, None),
     ("https://api.example/v1", {"HTTPS_PROXY": "http://proxy.example:3128", "NO_PROXY": "api.example"}, True, None),
 ])
-def test_older_requests_get_the_pool_that_requests_2_32_2_picks(clean_env, tmp_path, older_adapter,
-                                                                 url, environment, validate_certs, ca):
+def test_older_requests_get_the_pool_that_requests_2_32_2_picks(clean_env, tmp_path, older_adapter, url,
+                                                                environment, validate_certs, ca):
     paths = {"file": str(tmp_path / "ca.pem"), "dir": str(tmp_path)}
     (tmp_path / "ca.pem").write_text("x")
     for name, value in environment.items():
