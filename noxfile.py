@@ -102,7 +102,7 @@ for _target in TARGETS:
         # PYTHONPATH: `-p` imports the plugin before pytest.ini's pythonpath applies.
         run_smoke(session, env={"APIGW_TEST_TARGET_PYTHON": os.path.join(venv, "bin", "python"),
                                 "PYTHONPATH": os.path.join(ROOT, "tests", "integration")},
-                  extra=["-p", "matrix_target"] + HOST_TESTS)
+                  extra=["-p", "matrix_target"])
 
 
 # Module hosts: the host that runs the modules is often a distribution's own Python with the
