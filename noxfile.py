@@ -6,6 +6,8 @@
   ansible-core, each on a controller Python it supports;
 - ``target-<python>``: the same tests with the controller on the newest cell and the modules
   on another Python (a venv with requirements.txt; see tests/integration/matrix_target.py);
+- ``host-<distribution>``: the same with the modules on a distribution's Python and its own
+  requests, urllib3 and PyYAML versions (HOSTS below);
 - ``sanity-<core>``: ``ansible-test sanity`` (hack/sanity.sh) on the oldest and newest core.
 
 Interpreters come from pyenv by full path (``pyenv root``, or PYENV_ROOT): the shims only
@@ -142,3 +144,51 @@ def etcd34_ci(session):
 
 
 nox.options.sessions.append("etcd-3.4")
+
+
+# Module hosts: the host that runs the modules is often a distribution's own Python with the
+# distribution's packages (python3-requests, python3-urllib3, python3-yaml), older than the
+# index's. Each cell pins those versions from the package index into a venv of pyenv's Python of
+# that release, with the etcd clients as requirements.txt says, and runs the smoke tests with
+# the modules on it. RHEL 9 runs under the oldest controller (CI runs that cell), the others
+# under the newest.
+HOSTS = {
+    # name: (controller ansible-core, Python, what the distribution ships)
+    "rhel9": (OLDEST, "3.9", ("requests==2.25.1", "urllib3==1.26.5", "PyYAML==5.4.1")),  # and Rocky, Alma 9
+    "ubuntu2204": (NEWEST, "3.10", ("requests==2.25.1", "urllib3==1.26.5", "PyYAML==5.4.1")),
+    "debian12": (NEWEST, "3.11", ("requests==2.28.1", "urllib3==1.26.12", "PyYAML==6.0")),
+    "ubuntu2404": (NEWEST, "3.12", ("requests==2.31.0", "urllib3==2.0.7", "PyYAML==6.0.1")),
+}
+nox.options.sessions += ["host-%s" % name for name in HOSTS]
+# Beyond the smoke tests, what depends most on those packages: TLS verification of the
+# management API (requests, urllib3) and YAML source files (PyYAML).
+HOST_TESTS = ["tests/integration/test_security.py::test_management_api_tls_is_verified_by_default",
+              "tests/integration/test_etcd_mode.py::test_src_files"]
+
+
+def install_host_packages(session, python, version, pins):
+    pip = (python, "-m", "pip", "install", "-q", "--disable-pip-version-check")
+    if "PyYAML==5.4.1" in pins and version != "3.9":
+        # PyYAML 5.4.1 has wheels up to Python 3.9 only, and its sdist builds only with
+        # Cython < 3 while asking for any Cython: build it with the venv's own Cython < 3,
+        # without build isolation (pip keeps the wheel in its cache for the next run).
+        session.run(*pip, "Cython<3", "wheel", external=True)
+        session.run(*pip, "--no-build-isolation", "PyYAML==5.4.1", external=True)
+    # python-etcd3 too, as in the target cells: both etcd clients are tested.
+    session.run(*pip, "-r", "requirements.txt", "etcd3==0.12.0", *pins, external=True)
+
+
+for _host, (_core, _version, _pins) in HOSTS.items():
+    @nox.session(name="host-%s" % _host, python=pyenv_python(CELLS[_core]))
+    def host(session, core=_core, version=_version, pins=_pins, name=_host):
+        """The smoke tests with the modules on a distribution's Python and packages."""
+        install_controller(session, core)
+        venv = os.path.join(session.create_tmp(), "host-%s" % name)
+        if not os.path.exists(os.path.join(venv, "bin", "python")):
+            session.run(pyenv_python(version), "-m", "venv", venv, external=True)
+        python = os.path.join(venv, "bin", "python")
+        install_host_packages(session, python, version, pins)
+        # test_target_python.py checks the interpreter and these versions on the module side.
+        run_smoke(session, env={"APIGW_TEST_TARGET_PYTHON": python, "APIGW_TEST_TARGET_PACKAGES": " ".join(pins),
+                                "PYTHONPATH": os.path.join(ROOT, "tests", "integration")},
+                  extra=["-p", "matrix_target"] + HOST_TESTS)

@@ -118,6 +118,8 @@ options:
     description:
       - Verify the TLS certificates of the management API and of IAM.
       - Set to V(false) only for a test endpoint; prefer O(ca_path) for a private CA.
+      - With V(false), urllib3's warnings about unverified requests are silenced for the hosts of
+        these endpoints only; the rest of the controller keeps its warnings.
     type: bool
     default: true
   ca_path:

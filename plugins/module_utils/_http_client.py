@@ -14,8 +14,11 @@ __metaclass__ = type
 
 import functools
 import json
+import os
+import re
 import threading
 import traceback
+import warnings
 
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -161,6 +164,54 @@ class _Origin(object):
         return url[len(self.prefix):] or "/"
 
 
+def _connection_pool(adapter, request, verify, proxies):
+    """The urllib3 pool that requests' ``adapter`` would send ``request`` through, keyed by the
+    TLS settings (``verify``) as well as by scheme, host, port and proxy."""
+    with_tls_context = getattr(adapter, "get_connection_with_tls_context", None)
+    if with_tls_context is not None:  # requests 2.32.2 and newer
+        return with_tls_context(request, verify, proxies=proxies)
+    # Older requests (2.25 on RHEL 9 and Ubuntu 22.04, 2.28 on Debian 12, 2.31 on Ubuntu 24.04)
+    # only has get_connection(), whose pools are keyed by scheme, host and port alone, the TLS
+    # settings being set on the pool afterwards: a pool that first connected without
+    # verification kept its unverified connections for later verified requests
+    # (CVE-2024-35195). The same public calls that 2.32.2 makes instead: the pool manager,
+    # asked for a pool whose key includes the TLS settings.
+    parts = urlsplit(request.url)
+    pool_kwargs = {"cert_reqs": "CERT_NONE" if verify is False else "CERT_REQUIRED"}
+    if isinstance(verify, str):
+        pool_kwargs["ca_cert_dir" if os.path.isdir(verify) else "ca_certs"] = verify
+    proxy = requests.utils.select_proxy(request.url, proxies)
+    if proxy:
+        # (Not prepend_scheme_if_needed(): before requests 2.27 it read "host:port" as a scheme.)
+        proxy = proxy if "://" in proxy else "http://" + proxy
+        if not urllib3.util.parse_url(proxy).host:
+            raise requests.exceptions.InvalidProxyURL("Please check proxy URL. It is malformed and could be "
+                                                      "missing the host.")
+        manager = adapter.proxy_manager_for(proxy)
+    else:
+        manager = adapter.poolmanager
+    return manager.connection_from_host(parts.hostname, port=parts.port, scheme=parts.scheme.lower(),
+                                        pool_kwargs=pool_kwargs)
+
+
+def _quiet_unverified(pool):
+    """No InsecureRequestWarning for the host that ``pool`` connects to, and only for it.
+
+    validate_certs=false is the user's explicit choice, and urllib3 warns on every request.
+    urllib3.disable_warnings() would silence every pool of the process (in the inventory
+    plugin: the controller's). warnings.catch_warnings() around our requests only would swap
+    the process-wide filters while the fleet's threads (and others) run: two overlapping blocks
+    restore each other's state, which can leave a filter in place for good. So one filter, for
+    the host named in urllib3's warning: the endpoint's, or for a tunnel the proxy's.
+    """
+    hosts = set([pool.host] + ([pool.proxy.host] if getattr(pool, "proxy", None) else []))
+    for host in sorted(h for h in hosts if h):
+        warnings.filterwarnings(
+            "ignore", category=urllib3.exceptions.InsecureRequestWarning,
+            message=r"Unverified HTTPS request is being made to host '\[?%s\.?\]?'"
+            % re.escape(host.strip("[]").rstrip(".")))
+
+
 class HttpTransport(object):
     """Pooled keep-alive connections with TLS settings, timeout and retry policy.
 
@@ -187,9 +238,6 @@ class HttpTransport(object):
         self._urllib3_timeout = Timeout(connect=timeout, read=timeout)
         self._origins = {}
         self._origins_lock = threading.Lock()
-        if not validate_certs:
-            # The user chose this explicitly; one warning per request would drown the output.
-            urllib3.disable_warnings()
 
     def origin(self, url):
         """The _Origin of ``url``, resolved from the environment on first use."""
@@ -208,13 +256,15 @@ class HttpTransport(object):
         probe.prepare(method="GET", url=prefix + "/")
         settings = self.session.merge_environment_settings(probe.url, {}, False, self.verify, None)
         proxies, verify = settings["proxies"], settings["verify"]
-        pool = self.adapter.get_connection_with_tls_context(probe, verify, proxies=proxies)
+        pool = _connection_pool(self.adapter, probe, verify, proxies)
         try:
             self.adapter.cert_verify(pool, probe.url, verify, None)
         except OSError:
             raise ApiError("the CA bundle %s for %s does not exist (ca_path, or REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE "
                            "in the environment)" % (verify, urlsplit(prefix).netloc), status=NO_ANSWER)
         absolute = self.adapter.request_url(probe, proxies) != probe.path_url
+        if verify is False and prefix.startswith("https://"):
+            _quiet_unverified(pool)
         return _Origin(prefix, pool, absolute)
 
     def exchange(self, method, url, body, headers):

@@ -19,10 +19,12 @@ import select
 import socket
 import ssl
 import threading
+import warnings
 from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
+import urllib3
 
 from ansible_collections.apigw.router.plugins.module_utils._errors import ApiError
 from ansible_collections.apigw.router.plugins.module_utils._http_client import HttpTransport
@@ -256,3 +258,23 @@ def test_requests_ca_bundle_applies_without_ca_path(tls_server, env):
     # validate_certs=false wins over the environment, as in requests.
     env.setenv("REQUESTS_CA_BUNDLE", "/nonexistent/ca.pem")
     _put_many(tls_server.url, 1, validate_certs=False)
+
+
+def test_validate_certs_false_quiets_only_our_own_requests(tls_server, env):
+    # urllib3 warns about every unverified HTTPS request. validate_certs=false quiets that for
+    # the endpoint the user named, not for the process: in the inventory plugin, the process is
+    # the controller, and any other code's unverified requests must still be reported.
+    # (The filter names the host; urllib3's warning names nothing else: another pool that talks
+    # to the same host name unverified is quiet too, hence "localhost" below.)
+    port = tls_server.server_address[1]
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        before = tls_server.count
+        _put_many(tls_server.url, 3, validate_certs=False)
+        assert tls_server.count - before == 3
+        assert [w for w in seen if issubclass(w.category, urllib3.exceptions.InsecureRequestWarning)] == []
+        other = urllib3.PoolManager(cert_reqs="CERT_NONE")
+        assert other.request("PUT", "https://localhost:%d/v1/other" % port, retries=False).status == 200
+        other.clear()
+    insecure = [str(w.message) for w in seen if issubclass(w.category, urllib3.exceptions.InsecureRequestWarning)]
+    assert len(insecure) == 1 and "'localhost'" in insecure[0]

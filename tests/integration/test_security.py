@@ -322,7 +322,7 @@ def server_cert_for(certs, name):
     directory = os.path.dirname(certs['ca'])
     key, csr, crt, ext = (os.path.join(directory, '%s.%s' % (name, s)) for s in ('key', 'csr', 'crt', 'cnf'))
     with open(ext, 'w') as f:
-        f.write('subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\n' % name)
+        f.write('subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\nauthorityKeyIdentifier=keyid\n' % name)
     for args in (['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=%s' % name, '-keyout', key, '-out', csr],
                  ['x509', '-req', '-in', csr, '-CA', certs['ca'], '-CAkey', os.path.join(directory, 'ca.key'),
                   '-CAcreateserial', '-days', '2', '-extfile', ext, '-out', crt]):

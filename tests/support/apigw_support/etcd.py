@@ -152,10 +152,14 @@ def make_certs(directory):
 
     ext = p('ext.cnf')
     with open(ext, 'w') as f:
+        # The extensions that strict verification wants (urllib3 2.3+ sets it on Python 3.13+).
         f.write('[server]\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n'
                 'extendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n'
-                '[client]\nextendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n')
+                'authorityKeyIdentifier=keyid\n'
+                '[client]\nextendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n'
+                'authorityKeyIdentifier=keyid\n')
     run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=test-etcd-ca',
+        '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
         '-keyout', p('ca.key'), '-out', p('ca.crt'))
     for name, cn, section in (('server', 'etcd-server', 'server'), ('client', 'root', 'client')):
         run('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=%s' % cn,

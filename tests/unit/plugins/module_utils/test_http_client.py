@@ -4,9 +4,14 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import types
+import warnings
+
 import pytest
+import requests
 import urllib3
 
+from ansible_collections.apigw.router.plugins.module_utils import _http_client
 from ansible_collections.apigw.router.plugins.module_utils._errors import ApiError, ValidationError
 from ansible_collections.apigw.router.plugins.module_utils._http_client import (
     ApigClient, HttpTransport, base_url, parse_error_body)
@@ -245,3 +250,90 @@ def test_ca_bundle_from_the_environment_unless_ca_path_or_no_verification(clean_
 def test_a_missing_ca_bundle_is_named(clean_env, tmp_path):
     with pytest.raises(ApiError, match="CA bundle .*missing.pem for h does not exist"):
         HttpTransport(ca_path=str(tmp_path / "missing.pem")).origin("https://h/x")
+
+
+# requests before 2.32.2 (the OS packages of RHEL 9, Ubuntu 22.04 and 24.04, Debian 12) has no
+# get_connection_with_tls_context: the transport asks the pool manager itself. requests' own
+# 2.32.2+ method is the oracle: both must pick the same pool settings.
+
+@pytest.fixture
+def older_adapter(monkeypatch):
+    """HTTPAdapter as requests < 2.32.2 has it: without get_connection_with_tls_context."""
+    _http_client._import_requests()
+
+    class OlderAdapter(_http_client.HTTPAdapter):
+        @property
+        def get_connection_with_tls_context(self):
+            raise AttributeError("requests < 2.32.2")
+
+    monkeypatch.setattr(_http_client, "HTTPAdapter", OlderAdapter)
+    return OlderAdapter
+
+
+def _settings(pool):
+    proxy = pool.proxy and (pool.proxy.scheme, pool.proxy.host, pool.proxy.port)
+    return (type(pool).__name__, pool.scheme, pool.host, pool.port, proxy,
+            getattr(pool, "cert_reqs", None), getattr(pool, "ca_certs", None), getattr(pool, "ca_cert_dir", None))
+
+
+@pytest.mark.parametrize("url, environment, validate_certs, ca", [
+    ("http://api.example:8080/v1", {}, True, None),
+    ("https://api.example/v1", {}, True, None),
+    ("https://api.example/v1", {}, False, None),
+    ("https://api.example:8443/v1", {}, True, "file"),
+    ("https://api.example/v1", {}, True, "dir"),
+    ("https://api.example/v1", {"REQUESTS_CA_BUNDLE": "file"}, True, None),
+    ("http://api.example/v1", {"HTTP_PROXY": "http://proxy.example:3128"}, True, None),
+    ("https://api.example/v1", {"HTTPS_PROXY": "proxy.example:3128"}, False, None),
+    ("https://api.example/v1", {"HTTPS_PROXY": "http://proxy.example:3128", "NO_PROXY": "api.example"}, True, None),
+])
+def test_older_requests_get_the_pool_that_requests_2_32_2_picks(clean_env, tmp_path, older_adapter, url,
+                                                                environment, validate_certs, ca):
+    paths = {"file": str(tmp_path / "ca.pem"), "dir": str(tmp_path)}
+    (tmp_path / "ca.pem").write_text("x")
+    for name, value in environment.items():
+        clean_env.setenv(name, paths.get(value, value))
+    older = HttpTransport(validate_certs=validate_certs, ca_path=paths.get(ca)).origin(url).pool
+    clean_env.setattr(_http_client, "HTTPAdapter", older_adapter.__mro__[1])
+    newer = HttpTransport(validate_certs=validate_certs, ca_path=paths.get(ca)).origin(url).pool
+    assert _settings(older) == _settings(newer)
+
+
+def test_older_requests_never_share_a_pool_between_tls_settings(clean_env, older_adapter):
+    # CVE-2024-35195: requests < 2.32.2 keyed its pools by scheme, host and port only, so a pool
+    # that first connected unverified served later verified requests with those connections.
+    adapter = older_adapter()
+    probe = requests.PreparedRequest()
+    probe.prepare(method="GET", url="https://api.example/")
+    unverified = _http_client._connection_pool(adapter, probe, False, {})
+    verified = _http_client._connection_pool(adapter, probe, True, {})
+    assert unverified is not verified
+    assert (unverified.cert_reqs, verified.cert_reqs) == ("CERT_NONE", "CERT_REQUIRED")
+    assert _http_client._connection_pool(adapter, probe, True, {}) is verified
+
+
+def test_older_requests_refuse_a_proxy_without_a_host(clean_env, older_adapter):
+    clean_env.setenv("HTTPS_PROXY", "http://:3128")
+    with pytest.raises(requests.exceptions.InvalidProxyURL):
+        HttpTransport().origin("https://api.example/v1")
+
+
+@pytest.mark.parametrize("host, proxy, warned_host, quiet", [
+    ("apig.example", None, "apig.example", True),
+    ("apig.example", None, "APIG.example", True),
+    ("apig.example", None, "other.example", False),
+    ("apig.example", None, "apig.example.evil", False),
+    ("apig.example", "proxy.example", "proxy.example", True),
+    ("::1", None, "::1", True),
+    ("::1", None, "[::1]", True),
+])
+def test_unverified_warnings_are_quieted_for_our_hosts_only(host, proxy, warned_host, quiet):
+    pool = types.SimpleNamespace(host=host, proxy=proxy and urllib3.util.parse_url("http://%s:3128" % proxy))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        _http_client._quiet_unverified(pool)
+        # urllib3's own text (1.26 and 2.x)
+        warnings.warn("Unverified HTTPS request is being made to host '%s'. Adding certificate verification "
+                      "is strongly advised." % warned_host, urllib3.exceptions.InsecureRequestWarning)
+        warnings.warn("Unverified HTTPS request is being made to host '%s'." % warned_host, UserWarning)
+    assert [w.category for w in seen] == ([] if quiet else [urllib3.exceptions.InsecureRequestWarning]) + [UserWarning]
