@@ -299,7 +299,8 @@ def representative_tasks(sim, etcd, conflict_src):
         (info, dict(instance_id='no-such-instance', compare=True, **dict(api, **store))),
         (refresh, dict(mode='etcd', instance_id='inst-a', apis=[], **store)),
         (refresh, dict(mode='etcd', instance_id=LOCKED, apis=[GOOD_API], lock_timeout=0.5, **store)),
-        (refresh, dict(mode='etcd', instance_id=CONFLICTED, src=conflict_src, **store)),
+        # Small transactions: each attempt spans many of them, and the hammer always gets between.
+        (refresh, dict(mode='etcd', instance_id=CONFLICTED, src=conflict_src, max_txn_ops=4, **store)),
         (refresh, dict(mode='etcd', instance_id=TRUNCATED, **dict(api, **store))),
         (info, dict(instance_id=TRUNCATED, compare=True, **dict(api, **store))),
     ]
