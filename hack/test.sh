@@ -55,8 +55,8 @@ stage docs-lint bash hack/docs.sh lint
 # suite): ansible-core 2.16 with the modules on RHEL 9's Python and packages (nox -s host-rhel9).
 
 # -- the second etcd server version (Debian's etcd 3.4; the stages above run etcd 3.5.1) ----
-# etcd34-setup installs etcd-server/etcd-client when missing (root, apt-get) and leaves no
-# service running; etcd-3.4 runs the engine and the fault suite against it (noxfile.py).
+# etcd34-setup unpacks Debian's etcd-server/etcd-client into build/etcd34 (apt-get download, no
+# root, nothing installed on the system); etcd-3.4 runs the engine and the fault suite against it.
 if stage etcd34-setup bash hack/etcd-server.sh; then
   stage etcd-3.4 .venv/bin/nox -f noxfile.py -s etcd-3.4-ci
 fi
