@@ -4,6 +4,7 @@
 #
 #   hack/docs.sh lint    antsibull-docs lint-collection-docs --plugin-docs (what CI runs)
 #   hack/docs.sh build   the HTML site in build/docs/build/html (make docs); passes offline
+#   hack/docs.sh deps    only what the other two install first
 #
 # Installs requirements-docs.txt into .venv the first time (after hack/bootstrap.sh).
 set -euo pipefail
@@ -27,6 +28,8 @@ export ANSIBLE_COLLECTIONS_PATH=$ROOT/build/collections
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=False
 
 case "${1:-build}" in
+  deps)
+    ;;
   lint)
     exec antsibull-docs lint-collection-docs --plugin-docs .
     ;;
@@ -61,7 +64,7 @@ EOF
     echo "docs: the site is in ${DEST#"$ROOT"/}/build/html/index.html"
     ;;
   *)
-    echo "usage: hack/docs.sh [lint|build]" >&2
+    echo "usage: hack/docs.sh [lint|build|deps]" >&2
     exit 2
     ;;
 esac

@@ -45,6 +45,9 @@ def _offline_env(**extra):
 @pytest.fixture(scope='module')
 def site(tmp_path_factory):
     dest = tmp_path_factory.mktemp('docs') / 'site'
+    # The docs packages come from the package index first (on a fresh clone they are not there
+    # yet); only the build itself is offline.
+    subprocess.run(['bash', 'hack/docs.sh', 'deps'], cwd=str(REPO_ROOT), check=True, timeout=900)
     proc = subprocess.run(['bash', 'hack/docs.sh', 'build'], cwd=str(REPO_ROOT), env=_offline_env(DOCS_DEST=str(dest)),
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=540,
                           check=False)
