@@ -52,7 +52,7 @@ def apis(count, tag='a'):
 
 def _worker(args):
     sys.path.insert(0, args.tree)
-    from ansible_collections.apigw.router.plugins.module_utils._routes import desired_routes
+    from ansible_collections.apigw.router.plugins.module_utils.sources._routes import desired_routes
     out = {}
     source = apis(args.routes)
     instances = ['%s-%d' % (args.case, n) for n in range(args.instances)]
@@ -74,9 +74,9 @@ def _worker(args):
             client.transaction([], [t.put(k, v) for k, v in pairs[i:i + 128]], [])
         out['write_s'] = time.perf_counter() - start
     else:
-        from ansible_collections.apigw.router.plugins.module_utils._etcd_client import EtcdClient
-        from ansible_collections.apigw.router.plugins.module_utils._etcd_sync import sync
-        from ansible_collections.apigw.router.plugins.module_utils._fleet import run_all
+        from ansible_collections.apigw.router.plugins.module_utils.etcd._client import EtcdClient
+        from ansible_collections.apigw.router.plugins.module_utils.etcd._sync import sync
+        from ansible_collections.apigw.router.plugins.module_utils.common._fleet import run_all
         client = EtcdClient([args.endpoint], library=args.library, timeout=30)
 
         def run():

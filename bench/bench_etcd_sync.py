@@ -116,7 +116,7 @@ class EtcdSection:
     def fleet(self, cluster, endpoint):
         """The fleet form in etcd mode: I instances, one src of R APIs, cold then no-op (pyetcd),
         next to the raw client writing the same I x R keys in transactions of 128."""
-        from ansible_collections.apigw.router.plugins.module_utils._routes import build_records
+        from ansible_collections.apigw.router.plugins.module_utils.sources._routes import build_records
         args, ctx = self.args, self.ctx
         count, routes = (int(x) for x in args.etcd_fleet.split('x'))
         apis = datagen.generate(routes)
@@ -193,7 +193,7 @@ class EtcdSection:
                      title='Targets (etcd fleet, %d x %d)' % (d['instances'], d['routes']), left=(0, 3)))
 
     def one_size(self, cluster, endpoint, n):
-        from ansible_collections.apigw.router.plugins.module_utils._routes import desired_routes
+        from ansible_collections.apigw.router.plugins.module_utils.sources._routes import desired_routes
         args, ctx = self.args, self.ctx
         apis = datagen.generate(n)
         src = ctx.workdir / ('apis-%d.json' % n)

@@ -91,17 +91,17 @@ def profile_module(ctx, label, module_args, before=None, top=16, cpu=False):
 
 # Where a module run spends its time: (label, [(file, function), ...]) summed by cumulative time.
 PHASES = (
-    ('load the src file', [('_source.py', 'load_src')]),
-    ('validate + build records', [('_routes.py', 'build_records')]),
-    ('etcd: read the prefix', [('_etcd_client.py', 'read_prefix')]),
-    ('etcd: read + plan (read_and_plan)', [('_etcd_sync.py', 'read_and_plan')]),
-    ('plan (diff)', [('_planner.py', 'plan')]),
-    ('etcd: transactions', [('_etcd_client.py', 'txn')]),
-    ('etcd: lock + release', [('_etcd_lock.py', 'acquire'), ('_etcd_lock.py', 'release')]),
-    ('fleet: run_all (all instances)', [('_fleet.py', 'run_all')]),
-    ('http: one exchange, summed over threads', [('_http_client.py', 'exchange')]),
+    ('load the src file', [('sources/_source.py', 'load_src')]),
+    ('validate + build records', [('sources/_routes.py', 'build_records')]),
+    ('etcd: read the prefix', [('etcd/_client.py', 'read_prefix')]),
+    ('etcd: read + plan (read_and_plan)', [('etcd/_sync.py', 'read_and_plan')]),
+    ('plan (diff)', [('etcd/_planner.py', 'plan')]),
+    ('etcd: transactions', [('etcd/_client.py', 'txn')]),
+    ('etcd: lock + release', [('etcd/_lock.py', 'acquire'), ('etcd/_lock.py', 'release')]),
+    ('fleet: run_all (all instances)', [('common/_fleet.py', 'run_all')]),
+    ('http: one exchange, summed over threads', [('apig/_http_client.py', 'exchange')]),
     ('http: reading the answer, summed over threads', [('client.py', 'getresponse')]),
-    ('http: proxies and CA bundle, once per origin', [('_http_client.py', '_resolve')]),
+    ('http: proxies and CA bundle, once per origin', [('apig/_http_client.py', '_resolve')]),
     ('module: AnsibleModule() (argspec)', [('basic.py', '__init__')]),
     ('module: exit_json', [('basic.py', 'exit_json')]),
 )

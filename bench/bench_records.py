@@ -6,8 +6,8 @@
 
 Prints, for each size, the best of N runs of building the canonical records of a
 generated list of API resources (bench/datagen.py) and of computing the manifest of one
-instance's routes. With ``--ref REF`` (repeatable) it also times _routes.py as it was
-at that git ref, loaded from ``git show REF:plugins/module_utils/_routes.py`` as a
+instance's routes. With ``--ref REF`` (repeatable) it also times sources/_routes.py as it was
+at that git ref, loaded from ``git show REF:plugins/module_utils/sources/_routes.py`` as a
 module of its own beside the working tree's collection, so before and after appear
 side by side in one run (a ref without ``build_records`` is timed through
 ``desired_routes``). Every implementation must produce the same bytes: the run stops
@@ -28,7 +28,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ROUTES_PATH = "plugins/module_utils/_routes.py"
+ROUTES_PATH = "plugins/module_utils/sources/_routes.py"
 PREFIX = "/apig/router"
 INSTANCE = "bench-1"
 
@@ -49,7 +49,7 @@ def _load(name, path):
 
 
 def _load_ref(tmp, ref):
-    """_routes.py at git ``ref``, as a module importing the rest of the working tree's collection."""
+    """sources/_routes.py at git ``ref``, as a module importing the rest of the working tree's collection."""
     source = subprocess.check_output(["git", "-C", ROOT, "show", "%s:%s" % (ref, ROUTES_PATH)])
     path = os.path.join(tmp, "routes_at_%d.py" % abs(hash(ref)))
     with open(path, "wb") as f:
@@ -78,7 +78,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--sizes", default="10000,50000", help="comma-separated API counts")
     parser.add_argument("--repeat", type=int, default=5, help="runs per figure; the best is printed")
-    parser.add_argument("--ref", action="append", default=[], help="also time _routes.py at this git ref")
+    parser.add_argument("--ref", action="append", default=[], help="also time sources/_routes.py at this git ref")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, os.path.join(ROOT, "bench"))
@@ -86,7 +86,7 @@ def main(argv=None):
 
     tmp = tempfile.mkdtemp(prefix="bench-records-")
     _collection_on_path(tmp)
-    from ansible_collections.apigw.router.plugins.module_utils import _routes
+    from ansible_collections.apigw.router.plugins.module_utils.sources import _routes
 
     impls = [("working tree", _routes)] + [("at %s" % ref, _load_ref(tmp, ref)) for ref in args.ref]
     print("build_records + manifest of one instance, best of %d rounds (Python %s); seconds, wall clock"

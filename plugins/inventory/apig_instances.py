@@ -235,15 +235,15 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.apigw.router.plugins.module_utils._auth import selected_method
-from ansible_collections.apigw.router.plugins.module_utils._errors import ApigwRouterError, MissingLibraryError
-from ansible_collections.apigw.router.plugins.module_utils._http_client import HttpTransport
-from ansible_collections.apigw.router.plugins.module_utils._instances_api import (
+from ansible_collections.apigw.router.plugins.module_utils.apig._auth import selected_method
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import ApigwRouterError, MissingLibraryError
+from ansible_collections.apigw.router.plugins.module_utils.apig._http_client import HttpTransport
+from ansible_collections.apigw.router.plugins.plugin_utils._instances_api import (
     Discovery, HostFilter, check_hostnames, check_statuses, checked_host_name, hostvars, resolve_regions,
     strip_internal)
-from ansible_collections.apigw.router.plugins.module_utils._retry import RetryPolicy
-from ansible_collections.apigw.router.plugins.module_utils._secrets import plaintext_password_warnings
-from ansible_collections.apigw.router.plugins.module_utils._validation import HTTP_SETTING_RANGES, check_range
+from ansible_collections.apigw.router.plugins.module_utils.common._retry import RetryPolicy
+from ansible_collections.apigw.router.plugins.module_utils.common._secrets import plaintext_password_warnings
+from ansible_collections.apigw.router.plugins.module_utils.common._validation import HTTP_SETTING_RANGES, check_range
 
 display = Display()
 

@@ -21,27 +21,27 @@ import traceback
 from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.common.warnings import warn
 
-from ansible_collections.apigw.router.plugins.module_utils._api_refresh import refresh_instance
-from ansible_collections.apigw.router.plugins.module_utils._endpoints import (
+from ansible_collections.apigw.router.plugins.module_utils.apig._api_refresh import refresh_instance
+from ansible_collections.apigw.router.plugins.module_utils.apig._endpoints import (
     apig_endpoint, check_region, cloud_of, iam_endpoint)
-from ansible_collections.apigw.router.plugins.module_utils._errors import (
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import (
     ApigwRouterError, EtcdError, MissingLibraryError, ValidationError)
-from ansible_collections.apigw.router.plugins.module_utils._etcd_client import EtcdClient, parse_endpoint
-from ansible_collections.apigw.router.plugins.module_utils._etcd_endpoints import (
+from ansible_collections.apigw.router.plugins.module_utils.etcd._client import EtcdClient, parse_endpoint
+from ansible_collections.apigw.router.plugins.module_utils.etcd._endpoints import (
     header as endpoints_header, resolve as resolve_endpoints, shown as shown_endpoints)
-from ansible_collections.apigw.router.plugins.module_utils._etcd_sync import inspect, sync
-from ansible_collections.apigw.router.plugins.module_utils._fleet import (
+from ansible_collections.apigw.router.plugins.module_utils.etcd._sync import inspect, sync
+from ansible_collections.apigw.router.plugins.module_utils.common._fleet import (
     MAX_CONCURRENCY, fleet_message, run_all, summarize)
-from ansible_collections.apigw.router.plugins.module_utils._http_client import (
+from ansible_collections.apigw.router.plugins.module_utils.apig._http_client import (
     ClientPool, HttpTransport, base_url, check_http_url)
-from ansible_collections.apigw.router.plugins.module_utils._projects import ProjectLookup
-from ansible_collections.apigw.router.plugins.module_utils._retry import RetryPolicy
-from ansible_collections.apigw.router.plugins.module_utils._router_api import RouterApi
-from ansible_collections.apigw.router.plugins.module_utils._routes import routes_prefix
-from ansible_collections.apigw.router.plugins.module_utils._secrets import (
+from ansible_collections.apigw.router.plugins.module_utils.apig._projects import ProjectLookup
+from ansible_collections.apigw.router.plugins.module_utils.common._retry import RetryPolicy
+from ansible_collections.apigw.router.plugins.module_utils.apig._router_api import RouterApi
+from ansible_collections.apigw.router.plugins.module_utils.sources._routes import routes_prefix
+from ansible_collections.apigw.router.plugins.module_utils.common._secrets import (
     etcd_credentials, hidden_values, plaintext_password_warnings)
-from ansible_collections.apigw.router.plugins.module_utils._source import ManagementApiSource, fixed_source
-from ansible_collections.apigw.router.plugins.module_utils._validation import (
+from ansible_collections.apigw.router.plugins.module_utils.sources._source import ManagementApiSource, fixed_source
+from ansible_collections.apigw.router.plugins.module_utils.common._validation import (
     HTTP_SETTING_RANGES, check_identifier, check_key_prefix, check_range, check_resources)
 
 
@@ -259,7 +259,7 @@ def _management_api(params, pool_size):
     """ClientPool sharing one session and one auth method (validated offline first)."""
     # Imported here: the auth classes (signer, IAM login) cost every etcd-mode run from a
     # file about 30 ms of imports it never uses.
-    from ansible_collections.apigw.router.plugins.module_utils._auth import selected_method
+    from ansible_collections.apigw.router.plugins.module_utils.apig._auth import selected_method
     method = selected_method(params)
     for name, low, high in HTTP_SETTING_RANGES:
         _check_range(params, name, low, high)

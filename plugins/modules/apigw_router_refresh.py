@@ -336,7 +336,7 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.apigw.router.plugins.module_utils import _argspec as spec
+from ansible_collections.apigw.router.plugins.module_utils.common import _argspec as spec
 from ansible_collections.apigw.router.plugins.module_utils._runner import execute, run_refresh
 
 

@@ -34,7 +34,7 @@ _value:
   type: boolean
 '''
 
-from ansible_collections.apigw.router.plugins.module_utils._validation import IDENTIFIER_RE
+from ansible_collections.apigw.router.plugins.module_utils.common._validation import IDENTIFIER_RE
 
 
 def identifier(value):

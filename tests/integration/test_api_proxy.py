@@ -26,9 +26,9 @@ from urllib.parse import urlsplit
 import pytest
 import urllib3
 
-from ansible_collections.apigw.router.plugins.module_utils._errors import ApiError
-from ansible_collections.apigw.router.plugins.module_utils._http_client import HttpTransport
-from ansible_collections.apigw.router.plugins.module_utils._retry import RetryPolicy
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import ApiError
+from ansible_collections.apigw.router.plugins.module_utils.apig._http_client import HttpTransport
+from ansible_collections.apigw.router.plugins.module_utils.common._retry import RetryPolicy
 from apigw_support.etcd import make_certs
 from apigw_support.simulator import Simulator
 

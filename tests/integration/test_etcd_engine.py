@@ -28,16 +28,16 @@ import pytest
 
 from apigw_support.etcd import etcd_cluster, etcd_single, USER_PASSWORD, ROOT_PASSWORD
 
-from ansible_collections.apigw.router.plugins.module_utils._errors import (
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import (
     ConflictError,
     EtcdError,
     MissingLibraryError,
     ValidationError,
 )
-from ansible_collections.apigw.router.plugins.module_utils import _etcd_client as etcd_client_module
-from ansible_collections.apigw.router.plugins.module_utils._etcd_client import EtcdClient
-from ansible_collections.apigw.router.plugins.module_utils._etcd_sync import inspect, lock_key, sync
-from ansible_collections.apigw.router.plugins.module_utils._routes import (
+from ansible_collections.apigw.router.plugins.module_utils.etcd import _client as etcd_client_module
+from ansible_collections.apigw.router.plugins.module_utils.etcd._client import EtcdClient
+from ansible_collections.apigw.router.plugins.module_utils.etcd._sync import inspect, lock_key, sync
+from ansible_collections.apigw.router.plugins.module_utils.sources._routes import (
     canonical_json,
     desired_routes,
     manifest,
@@ -646,7 +646,7 @@ def test_lock_expires_with_its_lease(etcd, client):
     script = textwrap.dedent('''
         import os, sys
         sys.path.insert(0, %r)
-        from ansible_collections.apigw.router.plugins.module_utils._etcd_client import EtcdClient
+        from ansible_collections.apigw.router.plugins.module_utils.etcd._client import EtcdClient
         c = EtcdClient(%r, library='pyetcd')
         held = c.lock(%r, ttl=2, timeout=5)  # keep a reference: a collected generator releases
         held.__enter__()
@@ -794,10 +794,10 @@ ETCD3_SCRIPT = '''
 import json, os, sys
 sys.path.insert(0, sys.argv[1])
 assert 'PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION' not in os.environ
-from ansible_collections.apigw.router.plugins.module_utils._errors import ConflictError
-from ansible_collections.apigw.router.plugins.module_utils._etcd_client import EtcdClient
-from ansible_collections.apigw.router.plugins.module_utils._etcd_sync import sync
-from ansible_collections.apigw.router.plugins.module_utils._routes import desired_routes
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import ConflictError
+from ansible_collections.apigw.router.plugins.module_utils.etcd._client import EtcdClient
+from ansible_collections.apigw.router.plugins.module_utils.etcd._sync import sync
+from ansible_collections.apigw.router.plugins.module_utils.sources._routes import desired_routes
 apis = json.loads(sys.argv[3])
 desired = desired_routes(apis, '/apig/router', 'lib3')
 c = EtcdClient(json.loads(sys.argv[2]), library='etcd3')

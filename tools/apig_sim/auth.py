@@ -4,7 +4,7 @@
 
 """Authentication as the gateway does it: IAM tokens, static tokens, AK/SK signatures.
 
-Signatures are verified with the collection's own signer (plugins/module_utils/_signer.py),
+Signatures are verified with the collection's own signer (plugins/module_utils/apig/_signer.py),
 so the simulator and the modules cannot drift apart silently; the integration tests
 sign with Huawei's official SDK, which keeps both honest.
 """
@@ -30,7 +30,7 @@ _MODULE_UTILS = "ansible_collections.apigw.router.plugins.module_utils."
 
 
 def import_signer():
-    return import_collection_module("_signer")
+    return import_collection_module("apig._signer")
 
 
 def import_collection_module(name):

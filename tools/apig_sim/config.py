@@ -23,7 +23,7 @@ from apig_sim.faults import FaultError, IAM_TARGET, normalise_plan
 REFRESH_RESOURCES = ("apis", "acls", "vpcs", "throttles", "tenants", "signatures", "certs")
 # The rule the collection enforces (ids end up in paths and etcd keys), taken from the collection
 # itself so that the two cannot drift apart.
-ID_RE = import_collection_module("_validation").IDENTIFIER_RE
+ID_RE = import_collection_module("common._validation").IDENTIFIER_RE
 
 DEFAULT_SETTINGS = {
     "token_ttl": 86400,          # IAM tokens live 24 hours

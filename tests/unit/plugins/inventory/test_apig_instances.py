@@ -30,7 +30,7 @@ from ansible.plugins.loader import inventory_loader
 
 from ansible_collections.apigw.router.plugins.inventory import apig_instances
 from ansible_collections.apigw.router.plugins.inventory.apig_instances import InventoryModule
-from ansible_collections.apigw.router.plugins.module_utils._http_client import HttpTransport
+from ansible_collections.apigw.router.plugins.module_utils.apig._http_client import HttpTransport
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 API = "https://apig.cn-north-4.myhuaweicloud.com"
@@ -306,7 +306,7 @@ def test_include_details(plugin, cloud, tmp_path):
 
 
 def test_details_concurrency_is_the_bound():
-    from ansible_collections.apigw.router.plugins.module_utils import _instances_api
+    from ansible_collections.apigw.router.plugins.plugin_utils import _instances_api
     lock = threading.Lock()
     state = {"running": 0, "peak": 0}
     gate = threading.Event()

@@ -4,8 +4,8 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.apigw.router.plugins.module_utils._api_refresh import refresh_instance
-from ansible_collections.apigw.router.plugins.module_utils._errors import ApiError
+from ansible_collections.apigw.router.plugins.module_utils.apig._api_refresh import refresh_instance
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import ApiError
 
 
 class Answer(object):

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.apigw.router.plugins.module_utils import _argspec as spec
+from ansible_collections.apigw.router.plugins.module_utils.common import _argspec as spec
 
 
 def test_the_group_is_the_connection_options_and_project_id():

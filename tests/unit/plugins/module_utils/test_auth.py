@@ -8,12 +8,12 @@ import json
 
 import pytest
 
-from ansible_collections.apigw.router.plugins.module_utils import _signer
-from ansible_collections.apigw.router.plugins.module_utils._auth import selected_method
-from ansible_collections.apigw.router.plugins.module_utils._auth_aksk import AkSkAuth
-from ansible_collections.apigw.router.plugins.module_utils._auth_password import PasswordAuth
-from ansible_collections.apigw.router.plugins.module_utils._auth_token import TokenAuth
-from ansible_collections.apigw.router.plugins.module_utils._errors import ApiError, AuthError, ValidationError
+from ansible_collections.apigw.router.plugins.module_utils.apig import _signer
+from ansible_collections.apigw.router.plugins.module_utils.apig._auth import selected_method
+from ansible_collections.apigw.router.plugins.module_utils.apig._auth_aksk import AkSkAuth
+from ansible_collections.apigw.router.plugins.module_utils.apig._auth_password import PasswordAuth
+from ansible_collections.apigw.router.plugins.module_utils.apig._auth_token import TokenAuth
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import ApiError, AuthError, ValidationError
 
 
 def auth_of(params, transport):

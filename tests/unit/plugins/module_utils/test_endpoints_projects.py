@@ -10,14 +10,14 @@ import time
 
 import pytest
 
-from ansible_collections.apigw.router.plugins.module_utils._auth_aksk import AkSkAuth
-from ansible_collections.apigw.router.plugins.module_utils._auth_password import PasswordAuth, iam_endpoint_of
-from ansible_collections.apigw.router.plugins.module_utils._auth_token import TokenAuth
-from ansible_collections.apigw.router.plugins.module_utils._endpoints import (
+from ansible_collections.apigw.router.plugins.module_utils.apig._auth_aksk import AkSkAuth
+from ansible_collections.apigw.router.plugins.module_utils.apig._auth_password import PasswordAuth, iam_endpoint_of
+from ansible_collections.apigw.router.plugins.module_utils.apig._auth_token import TokenAuth
+from ansible_collections.apigw.router.plugins.module_utils.apig._endpoints import (
     DEFAULT_CLOUD, apig_endpoint, iam_endpoint)
-from ansible_collections.apigw.router.plugins.module_utils._errors import ApiError, ValidationError
-from ansible_collections.apigw.router.plugins.module_utils._http_client import Response, base_url
-from ansible_collections.apigw.router.plugins.module_utils._projects import ProjectLookup
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import ApiError, ValidationError
+from ansible_collections.apigw.router.plugins.module_utils.apig._http_client import Response, base_url
+from ansible_collections.apigw.router.plugins.module_utils.apig._projects import ProjectLookup
 
 IAM = "https://iam.example"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.apigw.router.plugins.module_utils._etcd_endpoints import header, resolve, shown
+from ansible_collections.apigw.router.plugins.module_utils.etcd._endpoints import header, resolve, shown
 
 
 @pytest.mark.parametrize("value, environ, expected", [

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from ansible_collections.apigw.router.plugins.module_utils._errors import ApiError
-from ansible_collections.apigw.router.plugins.module_utils._fleet import fleet_message, run_all, summarize
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import ApiError
+from ansible_collections.apigw.router.plugins.module_utils.common._fleet import fleet_message, run_all, summarize
 
 
 def targets(n):

@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.apigw.router.plugins.module_utils import _runner
-from ansible_collections.apigw.router.plugins.module_utils._errors import ConflictError
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import ConflictError
 
 FUZZ = settings(max_examples=300, derandomize=True, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

@@ -11,11 +11,11 @@ import pytest
 import requests
 import urllib3
 
-from ansible_collections.apigw.router.plugins.module_utils import _http_client
-from ansible_collections.apigw.router.plugins.module_utils._errors import ApiError, ValidationError
-from ansible_collections.apigw.router.plugins.module_utils._http_client import (
+from ansible_collections.apigw.router.plugins.module_utils.apig import _http_client
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import ApiError, ValidationError
+from ansible_collections.apigw.router.plugins.module_utils.apig._http_client import (
     ApigClient, HttpTransport, base_url, parse_error_body)
-from ansible_collections.apigw.router.plugins.module_utils._retry import RetryPolicy
+from ansible_collections.apigw.router.plugins.module_utils.common._retry import RetryPolicy
 
 
 @pytest.mark.parametrize("body, headers, expected", [

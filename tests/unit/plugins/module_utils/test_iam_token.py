@@ -9,9 +9,9 @@ import json
 import pytest
 import urllib3
 
-from ansible_collections.apigw.router.plugins.module_utils._errors import AuthError, ValidationError
-from ansible_collections.apigw.router.plugins.module_utils._http_client import HttpTransport
-from ansible_collections.apigw.router.plugins.module_utils._iam_token import run_iam_token
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import AuthError, ValidationError
+from ansible_collections.apigw.router.plugins.module_utils.apig._http_client import HttpTransport
+from ansible_collections.apigw.router.plugins.module_utils.apig._iam_token import run_iam_token
 
 PASSWORD = "pw-SECRET-9"
 PARAMS = dict(project_id="p1", region=None, cloud=None, iam_endpoint="https://iam.example", iam_user="u",

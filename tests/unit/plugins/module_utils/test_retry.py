@@ -6,7 +6,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.apigw.router.plugins.module_utils._retry import (
+from ansible_collections.apigw.router.plugins.module_utils.common._retry import (
     MAX_RETRY_AFTER, RetryPolicy, is_retryable, parse_retry_after)
 
 

@@ -14,9 +14,9 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.apigw.router.plugins.module_utils import _router_api
-from ansible_collections.apigw.router.plugins.module_utils._errors import ApiError, IncompleteListingError
-from ansible_collections.apigw.router.plugins.module_utils._router_api import RouterApi
+from ansible_collections.apigw.router.plugins.module_utils.apig import _router_api
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import ApiError, IncompleteListingError
+from ansible_collections.apigw.router.plugins.module_utils.apig._router_api import RouterApi
 
 
 def apis(n, start=0):

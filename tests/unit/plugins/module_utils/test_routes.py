@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.apigw.router.plugins.module_utils._errors import ValidationError
-from ansible_collections.apigw.router.plugins.module_utils._routes import (
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import ValidationError
+from ansible_collections.apigw.router.plugins.module_utils.sources._routes import (
     MAX_FIELD_BYTES,
     MAX_URI_BYTES,
     api_id_of,
@@ -31,7 +31,7 @@ from ansible_collections.apigw.router.plugins.module_utils._routes import (
     route_record,
     routes_prefix,
 )
-from ansible_collections.apigw.router.plugins.module_utils._routes import (  # the tables the builders come from
+from ansible_collections.apigw.router.plugins.module_utils.sources._routes import (  # the tables the builders come from
     _API_FIELDS,
     _BACKEND_FIELDS,
 )

@@ -18,8 +18,8 @@ import os
 
 import pytest
 
-from ansible_collections.apigw.router.plugins.module_utils import _routes
-from ansible_collections.apigw.router.plugins.module_utils._errors import ValidationError
+from ansible_collections.apigw.router.plugins.module_utils.sources import _routes
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import ValidationError
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
 

@@ -6,8 +6,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.apigw.router.plugins.module_utils import _http_client
-from ansible_collections.apigw.router.plugins.module_utils._errors import ValidationError
+from ansible_collections.apigw.router.plugins.module_utils.apig import _http_client
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import ValidationError
 from ansible_collections.apigw.router.plugins.module_utils._runner import resolve_targets, run_api_refresh
 
 
@@ -83,7 +83,7 @@ def test_fleet_overrides():
 # --- etcd mode and info: sources, prefixes, unexpected exceptions ------------------------
 
 from ansible_collections.apigw.router.plugins.module_utils import _runner  # noqa: E402
-from ansible_collections.apigw.router.plugins.module_utils._routes import build_records  # noqa: E402
+from ansible_collections.apigw.router.plugins.module_utils.sources._routes import build_records  # noqa: E402
 
 APIS = [dict(id="a%d" % i, name="n", req_method="GET", req_uri="/x%d" % i, run_env_id="e1",
              run_env_name="RELEASE") for i in range(3)]
@@ -128,7 +128,7 @@ def fake_etcd(monkeypatch):
 
 def test_fixed_source_is_built_once_and_keyed_by_each_instance_prefix(fake_etcd, monkeypatch):
     built = []
-    from ansible_collections.apigw.router.plugins.module_utils import _source
+    from ansible_collections.apigw.router.plugins.module_utils.sources import _source
     real = _source.build_records
     monkeypatch.setattr(_source, "build_records", lambda apis: built.append(1) or real(apis))
     two = [dict(instance_id="i1"), dict(instance_id="i2")]
@@ -282,7 +282,7 @@ def test_one_etcd_client_per_distinct_connection_all_closed(fake_etcd):
 
 
 def test_a_bad_etcd_connection_names_the_item_and_closes_the_others(monkeypatch, fake_etcd):
-    from ansible_collections.apigw.router.plugins.module_utils._errors import EtcdError
+    from ansible_collections.apigw.router.plugins.module_utils.common._errors import EtcdError
 
     class Picky(FakeEtcd):
         def __init__(self, endpoints, **kwargs):
@@ -347,7 +347,7 @@ def test_nested_key_spaces_are_found_among_many_targets(fake_etcd):
 
 
 def test_each_result_names_its_etcd_endpoints_and_their_origin(fake_etcd, monkeypatch):
-    from ansible_collections.apigw.router.plugins.module_utils._errors import EtcdError
+    from ansible_collections.apigw.router.plugins.module_utils.common._errors import EtcdError
     monkeypatch.setenv("ETCDCTL_ENDPOINTS", "http://env-a:2379,http://env-b:2379")
     failing = dict(instance_id="b1", etcd_endpoints=["https://b:2379"])
 

@@ -9,13 +9,13 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.apigw.router.plugins.module_utils import _runner
-from ansible_collections.apigw.router.plugins.module_utils._endpoints import check_region, cloud_of
-from ansible_collections.apigw.router.plugins.module_utils._errors import EtcdError, ValidationError
-from ansible_collections.apigw.router.plugins.module_utils._etcd_client import EtcdClient, parse_endpoint
-from ansible_collections.apigw.router.plugins.module_utils._http_client import base_url, check_http_url
-from ansible_collections.apigw.router.plugins.module_utils._instances_api import (
+from ansible_collections.apigw.router.plugins.module_utils.apig._endpoints import check_region, cloud_of
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import EtcdError, ValidationError
+from ansible_collections.apigw.router.plugins.module_utils.etcd._client import EtcdClient, parse_endpoint
+from ansible_collections.apigw.router.plugins.module_utils.apig._http_client import base_url, check_http_url
+from ansible_collections.apigw.router.plugins.plugin_utils._instances_api import (
     checked_host_name, host_name_problem, resolve_regions)
-from ansible_collections.apigw.router.plugins.module_utils._secrets import (
+from ansible_collections.apigw.router.plugins.module_utils.common._secrets import (
     etcd_credentials, hidden_values, is_loopback, plaintext_password_warnings, redact_endpoint, redact_url,
     split_etcd_user, url_secrets)
 

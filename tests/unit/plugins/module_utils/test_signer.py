@@ -14,7 +14,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from ansible_collections.apigw.router.plugins.module_utils._signer import (
+from ansible_collections.apigw.router.plugins.module_utils.apig._signer import (
     ALGORITHM,
     EMPTY_BODY_SHA256,
     canonical_query,

@@ -16,11 +16,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.apigw.router.plugins.module_utils._errors import (
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import (
     IncompleteListingError, MissingLibraryError, ValidationError)
-from ansible_collections.apigw.router.plugins.module_utils import _router_api, _source
-from ansible_collections.apigw.router.plugins.module_utils._routes import build_records
-from ansible_collections.apigw.router.plugins.module_utils._source import (
+from ansible_collections.apigw.router.plugins.module_utils.apig import _router_api
+from ansible_collections.apigw.router.plugins.module_utils.sources import _source
+from ansible_collections.apigw.router.plugins.module_utils.sources._routes import build_records
+from ansible_collections.apigw.router.plugins.module_utils.sources._source import (
     ManagementApiSource,
     apis_from_param,
     fixed_source,

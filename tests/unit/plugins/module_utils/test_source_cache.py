@@ -13,11 +13,13 @@ import sys
 
 import pytest
 
-from ansible_collections.apigw.router.plugins.module_utils import _source, _source_cache
-from ansible_collections.apigw.router.plugins.module_utils._errors import ValidationError
-from ansible_collections.apigw.router.plugins.module_utils._routes import build_records, manifest
-from ansible_collections.apigw.router.plugins.module_utils._source import FileSource, fixed_source, keyed
-from ansible_collections.apigw.router.plugins.module_utils._source_cache import SourceCache, default_directory
+from ansible_collections.apigw.router.plugins.module_utils.sources import _source
+
+from ansible_collections.apigw.router.plugins.module_utils.sources import _cache as _source_cache
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import ValidationError
+from ansible_collections.apigw.router.plugins.module_utils.sources._routes import build_records, manifest
+from ansible_collections.apigw.router.plugins.module_utils.sources._source import FileSource, fixed_source, keyed
+from ansible_collections.apigw.router.plugins.module_utils.sources._cache import SourceCache, default_directory
 
 APIS = [
     {"id": "a1", "name": "one", "req_method": "GET", "req_uri": "/one", "run_env_id": "RELEASE"},
@@ -223,7 +225,7 @@ def test_no_cache_without_a_home(src, monkeypatch, builds):
 
 
 def test_a_known_manifest_is_a_claim_and_never_what_is_written():
-    from ansible_collections.apigw.router.plugins.module_utils._routes import DesiredRoutes
+    from ansible_collections.apigw.router.plugins.module_utils.sources._routes import DesiredRoutes
     routes = keyed(P1, build_records(APIS))
     wrong = dict(expected(P1), sha256="0" * 64)
     desired = DesiredRoutes(lambda: routes, wrong)

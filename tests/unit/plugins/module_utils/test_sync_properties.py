@@ -29,9 +29,9 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.apigw.router.plugins.module_utils._errors import ValidationError
-from ansible_collections.apigw.router.plugins.module_utils._etcd_sync import inspect, sync
-from ansible_collections.apigw.router.plugins.module_utils._routes import build_records
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import ValidationError
+from ansible_collections.apigw.router.plugins.module_utils.etcd._sync import inspect, sync
+from ansible_collections.apigw.router.plugins.module_utils.sources._routes import build_records
 
 from test_fuzz_sources import FakeEtcd, good_api
 

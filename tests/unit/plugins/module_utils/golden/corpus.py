@@ -435,8 +435,8 @@ def digest(apis):
 
 def freeze(out):
     """Write what the importable ``_routes`` makes of the corpus to ``out`` (gzip'd JSON lines)."""
-    from ansible_collections.apigw.router.plugins.module_utils import _routes
-    from ansible_collections.apigw.router.plugins.module_utils._errors import ValidationError
+    from ansible_collections.apigw.router.plugins.module_utils.sources import _routes
+    from ansible_collections.apigw.router.plugins.module_utils.common._errors import ValidationError
 
     lines = []
     total = 0

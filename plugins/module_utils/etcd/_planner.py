@@ -20,8 +20,8 @@ __metaclass__ = type
 import json
 from collections import namedtuple
 
-from ansible_collections.apigw.router.plugins.module_utils._errors import ValidationError
-from ansible_collections.apigw.router.plugins.module_utils._routes import api_id_of
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import ValidationError
+from ansible_collections.apigw.router.plugins.module_utils.sources._routes import api_id_of
 
 # A value shown in a diff is cut to this many characters (a stray etcd value may be 1.5 MiB).
 MAX_DIFF_VALUE_CHARS = 4096

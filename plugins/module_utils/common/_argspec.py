@@ -15,7 +15,7 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.apigw.router.plugins.module_utils._validation import REFRESH_RESOURCES
+from ansible_collections.apigw.router.plugins.module_utils.common._validation import REFRESH_RESOURCES
 
 
 def _env(*names):
@@ -75,7 +75,7 @@ APIG_CONNECTION = dict(
 # etcd cluster of the gateway's router.
 ETCD_CONNECTION = dict(
     # No default and no env_fallback: ETCDCTL_ENDPOINTS and the default are resolved in
-    # _etcd_endpoints.py, so that results can say which one a run used.
+    # etcd/_endpoints.py, so that results can say which one a run used.
     etcd_endpoints=dict(type='list', elements='str'),
     etcd_ca_cert=dict(type='path', fallback=_env('ETCDCTL_CACERT')),
     etcd_client_cert=dict(type='path', fallback=_env('ETCDCTL_CERT')),

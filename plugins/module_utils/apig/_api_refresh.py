@@ -11,7 +11,7 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.apigw.router.plugins.module_utils._errors import ApiError
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import ApiError
 
 WORKING = "working"
 

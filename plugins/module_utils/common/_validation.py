@@ -11,7 +11,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.apigw.router.plugins.module_utils._errors import ValidationError
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import ValidationError
 
 # Project, instance and API ids end up in URL paths and etcd keys: this pattern
 # leaves no room for '/', '..', '%2F', whitespace or control characters.

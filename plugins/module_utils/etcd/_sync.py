@@ -33,28 +33,28 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.apigw.router.plugins.module_utils._errors import (
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import (
     ConflictError,
     EtcdError,
     ValidationError,
 )
-from ansible_collections.apigw.router.plugins.module_utils._planner import Plan
-from ansible_collections.apigw.router.plugins.module_utils._planner import plan as make_plan
-from ansible_collections.apigw.router.plugins.module_utils._planner import (
+from ansible_collections.apigw.router.plugins.module_utils.etcd._planner import Plan
+from ansible_collections.apigw.router.plugins.module_utils.etcd._planner import plan as make_plan
+from ansible_collections.apigw.router.plugins.module_utils.etcd._planner import (
     as_bytes_keys,
     item_id,
     key_text,
     render_diff,
     summary,
 )
-from ansible_collections.apigw.router.plugins.module_utils._routes import (
+from ansible_collections.apigw.router.plugins.module_utils.sources._routes import (
     DesiredRoutes,
     canonical_json,
     manifest,
     manifest_key,
     routes_prefix,
 )
-from ansible_collections.apigw.router.plugins.module_utils._validation import (
+from ansible_collections.apigw.router.plugins.module_utils.common._validation import (
     check_identifier,
     check_key_prefix,
 )

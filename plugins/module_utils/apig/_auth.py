@@ -16,11 +16,11 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.apigw.router.plugins.module_utils._auth_aksk import AkSkAuth
-from ansible_collections.apigw.router.plugins.module_utils._auth_password import PasswordAuth
-from ansible_collections.apigw.router.plugins.module_utils._auth_token import TokenAuth
-from ansible_collections.apigw.router.plugins.module_utils._errors import ValidationError
-from ansible_collections.apigw.router.plugins.module_utils._http_client import check_http_url
+from ansible_collections.apigw.router.plugins.module_utils.apig._auth_aksk import AkSkAuth
+from ansible_collections.apigw.router.plugins.module_utils.apig._auth_password import PasswordAuth
+from ansible_collections.apigw.router.plugins.module_utils.apig._auth_token import TokenAuth
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import ValidationError
+from ansible_collections.apigw.router.plugins.module_utils.apig._http_client import check_http_url
 
 AUTH_METHODS = (TokenAuth, AkSkAuth, PasswordAuth)
 

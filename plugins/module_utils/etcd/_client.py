@@ -31,10 +31,10 @@ import traceback
 
 from urllib.parse import urlsplit
 
-from ansible_collections.apigw.router.plugins.module_utils._errors import (
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import (
     ConflictError, EtcdError, MissingLibraryError)
-from ansible_collections.apigw.router.plugins.module_utils._etcd_lock import hold_lock
-from ansible_collections.apigw.router.plugins.module_utils._secrets import has_userinfo, redact_endpoint
+from ansible_collections.apigw.router.plugins.module_utils.etcd._lock import hold_lock
+from ansible_collections.apigw.router.plugins.module_utils.common._secrets import has_userinfo, redact_endpoint
 
 LIBRARIES = ('auto', 'pyetcd', 'etcd3')
 DEFAULT_PORT = 2379

@@ -22,11 +22,11 @@ import warnings
 
 from urllib.parse import quote, urlencode, urlsplit
 
-from ansible_collections.apigw.router.plugins.module_utils._endpoints import apig_endpoint
-from ansible_collections.apigw.router.plugins.module_utils._errors import (
+from ansible_collections.apigw.router.plugins.module_utils.apig._endpoints import apig_endpoint
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import (
     ApiError, MissingLibraryError, ValidationError)
-from ansible_collections.apigw.router.plugins.module_utils._retry import NO_ANSWER, RetryPolicy, parse_retry_after
-from ansible_collections.apigw.router.plugins.module_utils._secrets import has_userinfo, redact_url
+from ansible_collections.apigw.router.plugins.module_utils.common._retry import NO_ANSWER, RetryPolicy, parse_retry_after
+from ansible_collections.apigw.router.plugins.module_utils.common._secrets import has_userinfo, redact_url
 
 # requests and urllib3 are imported by the first HttpTransport, not with this module: they
 # take about 0.15 s to import, which an etcd-mode run from a file (no HTTP at all) and every

@@ -20,13 +20,13 @@ import re
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.apigw.router.plugins.module_utils._endpoints import (
+from ansible_collections.apigw.router.plugins.module_utils.apig._endpoints import (
     apig_endpoint, check_region, iam_endpoint)
-from ansible_collections.apigw.router.plugins.module_utils._errors import ApiError, ValidationError
-from ansible_collections.apigw.router.plugins.module_utils._http_client import ApigClient, check_http_url
-from ansible_collections.apigw.router.plugins.module_utils._projects import ProjectLookup
-from ansible_collections.apigw.router.plugins.module_utils._secrets import is_loopback
-from ansible_collections.apigw.router.plugins.module_utils._validation import check_identifier, describe
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import ApiError, ValidationError
+from ansible_collections.apigw.router.plugins.module_utils.apig._http_client import ApigClient, check_http_url
+from ansible_collections.apigw.router.plugins.module_utils.apig._projects import ProjectLookup
+from ansible_collections.apigw.router.plugins.module_utils.common._secrets import is_loopback
+from ansible_collections.apigw.router.plugins.module_utils.common._validation import check_identifier, describe
 
 # ListInstancesV2's documented ``status`` values; the Resize* ones appear in answers only.
 QUERY_STATUSES = (

@@ -11,7 +11,7 @@ __metaclass__ = type
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.apigw.router.plugins.module_utils._errors import ApigwRouterError
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import ApigwRouterError
 
 MAX_CONCURRENCY = 256
 NAMED_FAILURES = 5  # a fleet message names this many failed instances, then counts the rest

@@ -50,8 +50,8 @@ import json
 import linecache
 import re
 
-from ansible_collections.apigw.router.plugins.module_utils._errors import ValidationError
-from ansible_collections.apigw.router.plugins.module_utils._validation import (
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import ValidationError
+from ansible_collections.apigw.router.plugins.module_utils.common._validation import (
     IDENTIFIER_RE,
     REQ_METHODS,
     check_identifier,

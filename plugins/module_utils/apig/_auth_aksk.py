@@ -9,7 +9,7 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.apigw.router.plugins.module_utils import _signer
+from ansible_collections.apigw.router.plugins.module_utils.apig import _signer
 
 
 class AkSkAuth(object):

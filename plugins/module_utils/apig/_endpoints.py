@@ -16,8 +16,8 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.apigw.router.plugins.module_utils._errors import ValidationError
-from ansible_collections.apigw.router.plugins.module_utils._secrets import redact_endpoint
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import ValidationError
+from ansible_collections.apigw.router.plugins.module_utils.common._secrets import redact_endpoint
 
 DEFAULT_CLOUD = "myhuaweicloud.com"
 # Regions whose endpoints live under another domain when ``cloud`` is not given.

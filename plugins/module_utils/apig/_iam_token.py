@@ -12,12 +12,12 @@ The login is the one of the IAM password method (PasswordAuth), on the one HTTP 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.apigw.router.plugins.module_utils._auth_password import PasswordAuth, iam_endpoint_of
-from ansible_collections.apigw.router.plugins.module_utils._errors import ValidationError
-from ansible_collections.apigw.router.plugins.module_utils._http_client import HttpTransport, check_http_url
-from ansible_collections.apigw.router.plugins.module_utils._projects import ProjectLookup
-from ansible_collections.apigw.router.plugins.module_utils._retry import RetryPolicy
-from ansible_collections.apigw.router.plugins.module_utils._validation import (
+from ansible_collections.apigw.router.plugins.module_utils.apig._auth_password import PasswordAuth, iam_endpoint_of
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import ValidationError
+from ansible_collections.apigw.router.plugins.module_utils.apig._http_client import HttpTransport, check_http_url
+from ansible_collections.apigw.router.plugins.module_utils.apig._projects import ProjectLookup
+from ansible_collections.apigw.router.plugins.module_utils.common._retry import RetryPolicy
+from ansible_collections.apigw.router.plugins.module_utils.common._validation import (
     HTTP_SETTING_RANGES, check_identifier, check_range)
 
 

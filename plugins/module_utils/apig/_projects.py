@@ -18,10 +18,10 @@ import threading
 
 from urllib.parse import quote, urlencode
 
-from ansible_collections.apigw.router.plugins.module_utils._endpoints import check_region
-from ansible_collections.apigw.router.plugins.module_utils._errors import ApiError, ValidationError
-from ansible_collections.apigw.router.plugins.module_utils._http_client import check_http_url
-from ansible_collections.apigw.router.plugins.module_utils._validation import check_identifier
+from ansible_collections.apigw.router.plugins.module_utils.apig._endpoints import check_region
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import ApiError, ValidationError
+from ansible_collections.apigw.router.plugins.module_utils.apig._http_client import check_http_url
+from ansible_collections.apigw.router.plugins.module_utils.common._validation import check_identifier
 
 
 class ProjectLookup(object):

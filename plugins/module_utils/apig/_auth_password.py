@@ -17,8 +17,8 @@ __metaclass__ = type
 import json
 import threading
 
-from ansible_collections.apigw.router.plugins.module_utils._endpoints import iam_endpoint
-from ansible_collections.apigw.router.plugins.module_utils._errors import ApiError, AuthError
+from ansible_collections.apigw.router.plugins.module_utils.apig._endpoints import iam_endpoint
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import ApiError, AuthError
 
 
 class PasswordAuth(object):

@@ -24,15 +24,16 @@ import sys
 import threading
 import traceback
 
-from ansible_collections.apigw.router.plugins.module_utils._errors import (
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import (
     MissingLibraryError,
     ValidationError,
 )
-from ansible_collections.apigw.router.plugins.module_utils import _routes, _validation
-from ansible_collections.apigw.router.plugins.module_utils._validation import check_dicts, check_list, describe
-from ansible_collections.apigw.router.plugins.module_utils._router_api import RouterApi
-from ansible_collections.apigw.router.plugins.module_utils._routes import DesiredRoutes, build_records
-from ansible_collections.apigw.router.plugins.module_utils._source_cache import (
+from ansible_collections.apigw.router.plugins.module_utils.sources import _routes
+from ansible_collections.apigw.router.plugins.module_utils.common import _validation
+from ansible_collections.apigw.router.plugins.module_utils.common._validation import check_dicts, check_list, describe
+from ansible_collections.apigw.router.plugins.module_utils.apig._router_api import RouterApi
+from ansible_collections.apigw.router.plugins.module_utils.sources._routes import DesiredRoutes, build_records
+from ansible_collections.apigw.router.plugins.module_utils.sources._cache import (
     SourceCache, code_fingerprint, default_directory)
 
 MAX_SRC_BYTES = 256 * 1024 * 1024

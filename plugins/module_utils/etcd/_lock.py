@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 
-from ansible_collections.apigw.router.plugins.module_utils._errors import EtcdError
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import EtcdError
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.apigw.router.plugins.module_utils._errors import ApiError, IncompleteListingError
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import ApiError, IncompleteListingError
 
 INSTANCE_NOT_FOUND = "the instance does not exist"
 LIST_APIS_PAGE = 500  # ListApisV2's largest page
