@@ -40,7 +40,7 @@ units:
 
 integration:
 	$(BOOTSTRAP)
-	$(PY) -m pytest tests/support/tests tests/integration -m "not slow"
+	$(PY) -m pytest tests/support/tests tests/system -m "not slow"
 
 bench:
 	$(BOOTSTRAP)
@@ -71,7 +71,7 @@ galaxy:
 
 ee:
 	$(BOOTSTRAP)
-	$(PY) -m pytest tests/integration/test_execution_environment.py
+	$(PY) -m pytest tests/system/test_execution_environment.py
 
 # Every cell uses the collection that bootstrap installed into build/collections.
 # `make matrix NOX_ARGS="-s smoke-2.16"` runs one session; `nox -l` lists them.

@@ -5,7 +5,7 @@
 - ``smoke-<core>``: the api, etcd and role smoke tests (SMOKE below) on each supported
   ansible-core, each on a controller Python it supports;
 - ``target-<python>``: the same tests with the controller on the newest cell and the modules
-  on another Python (a venv with requirements.txt; see tests/integration/matrix_target.py);
+  on another Python (a venv with requirements.txt; see tests/system/matrix_target.py);
 - ``host-<distribution>``: the same with the modules on a distribution's Python and its own
   requests, urllib3 and PyYAML versions (HOSTS below);
 - ``sanity-<core>``: ``ansible-test sanity`` (hack/sanity.sh) on the oldest and newest core.
@@ -32,13 +32,13 @@ TARGETS = ("3.8", "3.13")  # Pythons for the modules, under the newest cell's co
 # A small slice of the integration suites: api mode (auth, retries, the fleet form), etcd mode
 # (check/apply/re-run with both client libraries, drift info) and the role.
 SMOKE = [
-    "tests/integration/test_target_python.py",
-    "tests/integration/test_api_mode.py::test_each_auth_method_refreshes",
-    "tests/integration/test_api_mode.py::test_transient_faults_then_success",
-    "tests/integration/test_api_mode.py::test_fleet_form_in_api_mode",
-    "tests/integration/test_etcd_mode.py::test_first_sync_check_apply_rerun",
-    "tests/integration/test_etcd_mode.py::test_info_counts_compares_and_never_writes",
-    "tests/integration/test_fleet.py::test_role_batches_summary_and_reports",
+    "tests/system/test_target_python.py",
+    "tests/system/test_api_mode.py::test_each_auth_method_refreshes",
+    "tests/system/test_api_mode.py::test_transient_faults_then_success",
+    "tests/system/test_api_mode.py::test_fleet_form_in_api_mode",
+    "tests/system/test_etcd_mode.py::test_first_sync_check_apply_rerun",
+    "tests/system/test_etcd_mode.py::test_info_counts_compares_and_never_writes",
+    "tests/system/test_fleet.py::test_role_batches_summary_and_reports",
 ]
 
 nox.options.sessions = (["smoke-%s" % core for core in CELLS]
@@ -101,7 +101,7 @@ for _target in TARGETS:
                     "--disable-pip-version-check", "-r", "requirements.txt", "etcd3==0.12.0", external=True)
         # PYTHONPATH: `-p` imports the plugin before pytest.ini's pythonpath applies.
         run_smoke(session, env={"APIGW_TEST_TARGET_PYTHON": os.path.join(venv, "bin", "python"),
-                                "PYTHONPATH": os.path.join(ROOT, "tests", "integration")},
+                                "PYTHONPATH": os.path.join(ROOT, "tests", "system")},
                   extra=["-p", "matrix_target"])
 
 
@@ -112,16 +112,16 @@ for _target in TARGETS:
 # main .venv (the controller and client libraries of the whole suite): only the server differs.
 ETCD34_SUITES = [
     "tests/support/tests/test_etcd_support.py",
-    "tests/integration/test_etcd_engine.py",
-    "tests/integration/test_etcd_mode.py",
-    "tests/integration/test_reliability_faults.py",
+    "tests/system/test_etcd_engine.py",
+    "tests/system/test_etcd_mode.py",
+    "tests/system/test_reliability_faults.py",
 ]
 # What CI runs (hack/test.sh): the engine and the fault suite, without the management-API
 # faults that never touch etcd; test_etcd_mode.py (about 7 minutes here) only in `make matrix`.
 ETCD34_CI = ["-k", "not management_api_faults",
              "tests/support/tests/test_etcd_support.py",
-             "tests/integration/test_etcd_engine.py",
-             "tests/integration/test_reliability_faults.py"]
+             "tests/system/test_etcd_engine.py",
+             "tests/system/test_reliability_faults.py"]
 
 
 def run_etcd34(session, selection):
@@ -161,8 +161,8 @@ HOSTS = {
 nox.options.sessions += ["host-%s" % name for name in HOSTS]
 # Beyond the smoke tests, what depends most on those packages: TLS verification of the
 # management API (requests, urllib3) and YAML source files (PyYAML).
-HOST_TESTS = ["tests/integration/test_security.py::test_management_api_tls_is_verified_by_default",
-              "tests/integration/test_etcd_mode.py::test_src_files"]
+HOST_TESTS = ["tests/system/test_security.py::test_management_api_tls_is_verified_by_default",
+              "tests/system/test_etcd_mode.py::test_src_files"]
 
 
 def install_host_packages(session, python, version, pins):
@@ -189,5 +189,5 @@ for _host, (_core, _version, _pins) in HOSTS.items():
         install_host_packages(session, python, version, pins)
         # test_target_python.py checks the interpreter and these versions on the module side.
         run_smoke(session, env={"APIGW_TEST_TARGET_PYTHON": python, "APIGW_TEST_TARGET_PACKAGES": " ".join(pins),
-                                "PYTHONPATH": os.path.join(ROOT, "tests", "integration")},
+                                "PYTHONPATH": os.path.join(ROOT, "tests", "system")},
                   extra=["-p", "matrix_target"] + HOST_TESTS)

@@ -3,7 +3,7 @@
 #   hack/judges.sh lint     ansible-lint --profile production on the checkout and on the built tarball
 #   hack/judges.sh galaxy   galaxy-importer (what Galaxy runs on upload) on a freshly built tarball
 # Each fails on any finding: galaxy-importer on any ERROR or WARNING line. (ansible-builder, the
-# third judge, is run by tests/integration/test_execution_environment.py: `make ee`.)
+# third judge, is run by tests/system/test_execution_environment.py: `make ee`.)
 #
 # The tools are pinned in requirements-judges.txt and live in a venv of their own,
 # build/venv-judges (galaxy-importer pins attrs<24, ansible-lint excludes ansible-core 2.17:

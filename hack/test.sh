@@ -47,7 +47,7 @@ if ! stage bootstrap bash hack/bootstrap.sh; then
 fi
 stage sanity bash hack/sanity.sh
 stage units "$PY" -m pytest tests/unit
-stage integration "$PY" -m pytest tests/support/tests tests/integration -m "not slow"
+stage integration "$PY" -m pytest tests/support/tests tests/system -m "not slow"
 stage changelog .venv/bin/antsibull-changelog lint
 stage lint bash hack/judges.sh lint
 stage galaxy bash hack/judges.sh galaxy
