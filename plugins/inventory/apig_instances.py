@@ -260,7 +260,7 @@ def region_group(region):
 
 # ansible-core 2.19 and later never template a value an inventory plugin sets, unless the
 # plugin declares itself trusted_by_default (this one does not); marking each value unsafe
-# there only costs time, about 0.4 s per 5,000 hosts. Earlier versions need the mark.
+# there only costs time, which grows with the number of hosts. Earlier versions need the mark.
 _MARK_UNSAFE = not hasattr(BaseInventoryPlugin, "trusted_by_default")
 
 

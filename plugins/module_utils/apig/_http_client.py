@@ -28,9 +28,9 @@ from ansible_collections.apigw.router.plugins.module_utils.common._errors import
 from ansible_collections.apigw.router.plugins.module_utils.common._retry import NO_ANSWER, RetryPolicy, parse_retry_after
 from ansible_collections.apigw.router.plugins.module_utils.common._secrets import has_userinfo, redact_url
 
-# requests and urllib3 are imported by the first HttpTransport, not with this module: they
-# take about 0.15 s to import, which an etcd-mode run from a file (no HTTP at all) and every
-# module process that only validates its options would otherwise pay.
+# requests and urllib3 are imported by the first HttpTransport, not with this module: their
+# import is a noticeable part of a short run, which an etcd-mode run from a file (no HTTP at
+# all) and every module process that only validates its options would otherwise pay.
 requests = urllib3 = HTTPAdapter = Timeout = None
 
 

@@ -42,7 +42,7 @@ def parse_retry_after(value, now=None):
     try:
         seconds = float(value)
     except ValueError:
-        import email.utils  # here, not at the top: only an HTTP-date Retry-After needs it (~10 ms)
+        import email.utils  # here, not at the top: only an HTTP-date Retry-After needs it
         try:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):

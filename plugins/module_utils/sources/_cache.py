@@ -9,7 +9,7 @@
 Why: a re-sync of an unchanged source onto an unchanged etcd is proven a no-op with three
 small reads, but those need the manifest the source gives (count and digest of every
 route), and computing it means parsing the file, validating every API and building every
-record: at 10,000 routes that is most of the run. Hashing the file is about 30 times cheaper.
+record: for a large source that is most of the run. Hashing the file costs a small fraction of it.
 
 The key is SHA-256 over the file's bytes and over what turns them into records: the source
 text of the modules that parse, validate and build them, the Python version, and the YAML
@@ -62,8 +62,8 @@ def code_fingerprint(modules, extra=()):
     for text in extra:
         digest.update(text.encode("utf-8") + b"\n")
     for module in modules:
-        # The loader's source text, as inspect.getsource would read it (inspect itself takes
-        # ~15 ms to import); from a file, or from the zip Ansible runs the module from.
+        # The loader's source text, as inspect.getsource would read it (without importing
+        # inspect, which is slow to import); from a file, or from the zip Ansible runs the module from.
         loader = getattr(module, "__loader__", None)
         try:
             text = loader.get_source(module.__name__) if loader is not None else None

@@ -247,8 +247,8 @@ class FileSource(FixedSource):
     def _build(self):
         with self._lock:
             if self._records is None:
-                # Each form is dropped as soon as the next exists: at 50,000 APIs the bytes and
-                # the text are 43 MB each, and the peak is the parse.
+                # Each form is dropped as soon as the next exists: for a large source the bytes
+                # and the text are each as big as the file, and the peak is the parse.
                 text = _decode(self.path, self._data)
                 self._data = None
                 apis = _items_of(self.path, _parse(self.path, text))
