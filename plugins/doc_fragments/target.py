@@ -26,6 +26,7 @@ options:
         password) share one etcd client; each distinct connection has its own.
     type: list
     elements: dict
+    # An item's options override the module's options of the same name, one line each.
     suboptions:
       instance_id:
         description: ID of the instance.
@@ -36,41 +37,25 @@ options:
           - Overrides O(project_id) for this instance.
           - When neither is given, the project of the instance's region is looked up (see O(region)).
         type: str
-      endpoint:
-        description: Overrides O(endpoint) for this instance.
-        type: str
-      region:
-        description: Overrides O(region) for this instance.
-        type: str
-      cloud:
-        description: Overrides O(cloud) for this instance.
-        type: str
+      endpoint: {description: Overrides O(endpoint) for this instance., type: str}
+      region: {description: Overrides O(region) for this instance., type: str}
+      cloud: {description: Overrides O(cloud) for this instance., type: str}
       etcd_endpoints:
         description:
           - Overrides O(etcd_endpoints) for this instance, when its gateway has its own etcd cluster.
           - Etcd mode (and the info module) only, as are the other etcd options of an item.
         type: list
         elements: str
-      etcd_ca_cert:
-        description: Overrides O(etcd_ca_cert) for this instance.
-        type: path
-      etcd_client_cert:
-        description: Overrides O(etcd_client_cert) for this instance.
-        type: path
-      etcd_client_key:
-        description: Overrides O(etcd_client_key) for this instance.
-        type: path
+      etcd_ca_cert: {description: Overrides O(etcd_ca_cert) for this instance., type: path}
+      etcd_client_cert: {description: Overrides O(etcd_client_cert) for this instance., type: path}
+      etcd_client_key: {description: Overrides O(etcd_client_key) for this instance., type: path}
       etcd_user:
         description:
           - Overrides O(etcd_user) for this instance; also in the C(user:password) form, whose password wins over
             O(etcd_password) but not over O(instances[].etcd_password).
         type: str
-      etcd_password:
-        description: Overrides O(etcd_password) for this instance.
-        type: str
-      key_prefix:
-        description: Overrides O(key_prefix) for this instance.
-        type: str
+      etcd_password: {description: Overrides O(etcd_password) for this instance., type: str}
+      key_prefix: {description: Overrides O(key_prefix) for this instance., type: str}
   project_id:
     description:
       - Project ID of the instances, needed whenever the management API is called.
@@ -84,8 +69,15 @@ options:
     default: 16
 '''
 
-    # Where the API resources come from, for an etcd-mode sync or a drift check.
+    # Where the API resources come from, for an etcd-mode sync or a drift check; the action
+    # plugin of each module that takes them finds O(src) on the controller.
     SOURCE = r'''
+attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the
+      controller.
+    support: full
+    details: The action plugin finds O(src) on the controller and, for a remote host, transfers it.
 options:
   apis:
     description:

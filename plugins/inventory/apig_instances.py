@@ -26,6 +26,8 @@ description:
 author:
   - apigw.router maintainers (@apigw-router)
 extends_documentation_fragment:
+  - apigw.router.apig_connection
+  - apigw.router.apig_connection.plugins
   - constructed
   - inventory_cache
 options:
@@ -61,34 +63,6 @@ options:
       project_id:
         description: The project id; when not given it is looked up with IAM C(GET /v3/projects?name=<name>).
         type: str
-  cloud:
-    description:
-      - Domain suffix of the default endpoints, C(https://<service>.<region>.<cloud>).
-      - When not set, V(myhuaweicloud.com), except for region C(eu-west-101) which uses V(myhuaweicloud.eu).
-    type: str
-  auth_token:
-    description:
-      - An IAM token, sent as C(X-Auth-Token).
-      - Exactly one authentication method must be given; a token, an AK/SK pair (O(access_key), O(secret_key)), or an
-        IAM password (O(iam_user), O(iam_password), O(iam_domain)).
-    type: str
-    env:
-      - name: HUAWEICLOUD_AUTH_TOKEN
-  access_key:
-    description: Access key (AK) for request signing with C(SDK-HMAC-SHA256). It identifies the key and is not secret.
-    type: str
-    env:
-      - name: HUAWEICLOUD_SDK_AK
-  secret_key:
-    description: Secret key (SK) that signs the requests. Never sent, never logged.
-    type: str
-    env:
-      - name: HUAWEICLOUD_SDK_SK
-  security_token:
-    description: Security token of temporary AK/SK credentials, sent as C(X-Security-Token).
-    type: str
-    env:
-      - name: HUAWEICLOUD_SDK_SECURITY_TOKEN
   iam_endpoint:
     description:
       - IAM endpoint for the IAM password method (its tokens) and for the project id look-ups of regions without their
@@ -97,48 +71,6 @@ options:
       - A URL with credentials is refused as for O(regions[].endpoint). With the IAM password method, a plain
         C(http://) URL to a host other than loopback gives a warning, since O(iam_password) would travel unencrypted.
     type: str
-    env:
-      - name: ANSIBLE_HWC_IDENTITY_ENDPOINT
-  iam_user:
-    description: IAM user name for the IAM password method.
-    type: str
-    env:
-      - name: ANSIBLE_HWC_USER
-  iam_password:
-    description: IAM password for the IAM password method.
-    type: str
-    env:
-      - name: ANSIBLE_HWC_PASSWORD
-  iam_domain:
-    description: IAM domain (account) name of O(iam_user).
-    type: str
-    env:
-      - name: ANSIBLE_HWC_DOMAIN
-  validate_certs:
-    description:
-      - Verify the TLS certificates of the management API and of IAM.
-      - Set to V(false) only for a test endpoint; prefer O(ca_path) for a private CA.
-      - With V(false), urllib3's warnings about unverified requests are silenced for the hosts of
-        these endpoints only; the rest of the controller keeps its warnings.
-    type: bool
-    default: true
-  ca_path:
-    description: CA bundle that verifies the endpoints' certificates.
-    type: path
-  timeout:
-    description: Seconds to wait for each HTTP request.
-    type: float
-    default: 30
-  retries:
-    description:
-      - How many times a retryable failure is retried (HTTP 429, 500, 502, 503, 504, a connection error or a timeout).
-      - HTTP 400, 401, 403 and 404 are never retried.
-    type: int
-    default: 3
-  retry_delay:
-    description: Seconds before the first retry; each further retry waits twice as long, with jitter.
-    type: float
-    default: 1.0
   statuses:
     description:
       - The instance statuses to keep, for example V(Running), V(Frozen), V(Unhealthy); V([all]) keeps every status.

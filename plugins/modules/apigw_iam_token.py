@@ -22,6 +22,7 @@ description:
 author:
   - apigw.router maintainers (@apigw-router)
 extends_documentation_fragment:
+  - apigw.router.apig_connection
   - apigw.router.attributes
 attributes:
   check_mode:
@@ -42,61 +43,9 @@ options:
     type: str
   region:
     description:
-      - Region of the project; gives the default O(iam_endpoint), C(https://iam.<region>.<cloud>).
+      - Region of the project; gives the default O(iam_endpoint), C(https://iam.<region>.<cloud>) (see O(cloud)).
       - If not set, the environment variable E(HUAWEICLOUD_SDK_REGION) is used.
     type: str
-  cloud:
-    description:
-      - Domain suffix of the cloud's endpoints, used with O(region) for the default O(iam_endpoint).
-      - If not set, C(myhuaweicloud.com) (C(myhuaweicloud.eu) for C(eu-west-101)).
-    type: str
-  iam_endpoint:
-    description:
-      - IAM endpoint that issues the token, for example C(https://iam.cn-north-4.myhuaweicloud.com).
-      - If not set, the environment variable E(ANSIBLE_HWC_IDENTITY_ENDPOINT) is used, else it is derived from O(region).
-    type: str
-  iam_user:
-    description:
-      - IAM user name.
-      - If not set, the environment variable E(ANSIBLE_HWC_USER) is used.
-    type: str
-  iam_password:
-    description:
-      - IAM password. Never logged and never returned.
-      - If not set, the environment variable E(ANSIBLE_HWC_PASSWORD) is used.
-    type: str
-  iam_domain:
-    description:
-      - IAM domain (account) name of O(iam_user).
-      - If not set, the environment variable E(ANSIBLE_HWC_DOMAIN) is used.
-    type: str
-  validate_certs:
-    description:
-      - Verify the TLS certificate of IAM.
-      - Set to V(false) only for a test endpoint; prefer O(ca_path) for a private CA.
-    type: bool
-    default: true
-  ca_path:
-    description:
-      - CA bundle that verifies IAM's certificate.
-    type: path
-  timeout:
-    description:
-      - Seconds to wait for the HTTP request.
-    type: float
-    default: 30
-  retries:
-    description:
-      - How many times a retryable failure is retried (HTTP 429, 500, 502, 503, 504, a connection error or a timeout).
-      - A refused login (HTTP 401) is never retried.
-    type: int
-    default: 3
-  retry_delay:
-    description:
-      - Seconds before the first retry. Each further retry waits twice as long, with jitter, capped at 30 seconds.
-      - A C(Retry-After) header from IAM takes precedence, up to 300 seconds.
-    type: float
-    default: 1.0
   endpoint:
     description:
       - Ignored, see the notes. Accepted so that C(module_defaults) for C(group/apigw.router.apigw) apply.

@@ -27,15 +27,11 @@ extends_documentation_fragment:
   - apigw.router.target
   - apigw.router.target.SOURCE
   - apigw.router.apig_connection
+  - apigw.router.apig_connection.modules
   - apigw.router.etcd_connection
   - apigw.router.attributes
   - apigw.router.attributes.CHECK_MODE_FULL
 attributes:
-  action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the
-      controller.
-    support: full
-    details: The action plugin finds O(src) on the controller and, for a remote host, transfers it.
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in C(check_mode)), when in diff mode.
     support: partial
