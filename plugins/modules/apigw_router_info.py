@@ -20,13 +20,13 @@ description:
 author:
   - apigw.router maintainers (@apigw-router)
 extends_documentation_fragment:
-  - apigw.router.attributes
-  - apigw.router.attributes.READ_ONLY
   - apigw.router.target
   - apigw.router.target.SOURCE
   - apigw.router.apig_connection
   - apigw.router.apig_connection.modules
   - apigw.router.etcd_connection
+  - apigw.router.attributes
+  - apigw.router.attributes.READ_ONLY
 requirements:
   - etcd-sdk-python (imported as C(pyetcd)) or etcd3
   - requests, when the source is ListApisV2
