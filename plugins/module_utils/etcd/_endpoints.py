@@ -20,6 +20,7 @@ import os
 DEFAULT_ENDPOINTS = ("http://127.0.0.1:2379",)
 ENV_VAR = "ETCDCTL_ENDPOINTS"
 
+
 def resolve(value, environ=None):
     """(endpoints, origin): ``value`` when set (``option``), else ``ETCDCTL_ENDPOINTS``
     (comma-separated, ``env``), else the default (``default``)."""
