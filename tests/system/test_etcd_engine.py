@@ -384,9 +384,9 @@ class LosesFirstTxnReply(EtcdClient):
     lose = 1
     after_applied = None  # runs between the applied attempt and its retry
 
-    def _call(self, what, fn):
+    def call(self, what, fn):
         if not what.startswith('a transaction') or not self.lose:
-            return EtcdClient._call(self, what, fn)
+            return EtcdClient.call(self, what, fn)
         self.lose -= 1
         first = [True]
 
@@ -398,7 +398,7 @@ class LosesFirstTxnReply(EtcdClient):
                     self.after_applied()
                 raise _Unavailable()
             return resp
-        return EtcdClient._call(self, what, applied_then_lost)
+        return EtcdClient.call(self, what, applied_then_lost)
 
 
 def test_retried_write_whose_reply_was_lost(etcd):
@@ -569,19 +569,26 @@ def test_ambiguous_commit_across_a_lost_lock(etcd, meanwhile):
             etcd.etcdctl(['lease', 'revoke', seen['lease']])
 
 
-class PausedPastItsDeadline(EtcdClient):
-    """A lone transaction attempt whose deadline passed while the process was paused (SIGSTOP):
-    etcd applied it ('applied') or never got it ('unsent'); ``meanwhile`` runs during the pause."""
-    mode = meanwhile = None
+class FailsNextTxn(EtcdClient):
+    """The next transaction attempt fails with ``failure`` (code, details), after etcd applied it
+    (``mode`` 'applied') or without sending it (any other mode); ``meanwhile`` runs in between."""
+    mode = meanwhile = failure = None
 
-    def _call(self, what, fn):
+    def call(self, what, fn):
         mode, self.mode = self.mode, None
         if mode is None or not what.startswith('a transaction'):
-            return EtcdClient._call(self, what, fn)
+            return EtcdClient.call(self, what, fn)
         if mode == 'applied':
-            EtcdClient._call(self, what, fn)
-        self.meanwhile()
-        raise self._error(what, self._endpoints[0][0], 'UNAVAILABLE', 'Deadline Exceeded')
+            EtcdClient.call(self, what, fn)
+        if self.meanwhile is not None:
+            self.meanwhile()
+        raise self._error(what, self.endpoints[0], *self.failure)
+
+
+class PausedPastItsDeadline(FailsNextTxn):
+    """A lone transaction attempt whose deadline passed while the process was paused (SIGSTOP):
+    etcd applied it ('applied') or never got it ('unsent'); ``meanwhile`` runs during the pause."""
+    failure = ('UNAVAILABLE', 'Deadline Exceeded')
 
 
 @pytest.mark.parametrize('mode', ['applied', 'unsent'])
@@ -1068,20 +1075,11 @@ def test_expired_auth_token_is_renewed(tmp_path):
 
 # -- a full etcd: the transaction that fills the quota is applied, then refused -----------------
 
-class FullAfterApplying(EtcdClient):
+class FullAfterApplying(FailsNextTxn):
     """etcd applies the transaction that crosses --quota-backend-bytes and then answers
     "database space exceeded" (its quota applier checks after applying). ``mode``: 'applied'
     sends the transaction first, 'refused' answers so without sending it."""
-    mode = None
-
-    def _call(self, what, fn):
-        mode, self.mode = self.mode, None
-        if mode is None or not what.startswith('a transaction'):
-            return EtcdClient._call(self, what, fn)
-        if mode == 'applied':
-            EtcdClient._call(self, what, fn)
-        raise self._error(what, self._endpoints[0][0], 'RESOURCE_EXHAUSTED',
-                          'etcdserver: mvcc: database space exceeded')
+    failure = ('RESOURCE_EXHAUSTED', 'etcdserver: mvcc: database space exceeded')
 
 
 def test_quota_refusal_of_an_applied_transaction_counts_as_its_commit(etcd):

@@ -33,20 +33,25 @@ URL_OPTIONS = ("endpoint", "iam_endpoint")
 LIST_URL_OPTIONS = ("etcd_endpoints",)
 
 
-def redact_url(text):
-    """``text`` with the userinfo of every URL in it replaced by ``***``: ``http://***@host``."""
+def redact_url(text, mask=REDACTED):
+    """``text`` with the userinfo of every URL in it replaced by ``mask``: ``http://***@host``;
+    ``mask=None`` drops the userinfo and its ``@``: ``http://host``."""
     if not isinstance(text, str):
         return text
-    return _USERINFO_RE.sub(lambda m: m.group(1) + REDACTED + "@", text)
+    return _USERINFO_RE.sub(lambda m: m.group(1) + _masked(mask), text)
 
 
-def redact_endpoint(text):
+def redact_endpoint(text, mask=REDACTED):
     """:func:`redact_url`, also for an etcd endpoint without a scheme (``user:pw@host:2379``)."""
     if not isinstance(text, str):
         return text
     if "://" not in text:
-        return _BARE_USERINFO_RE.sub(REDACTED + "@", text)
-    return redact_url(text)
+        return _BARE_USERINFO_RE.sub(_masked(mask), text)
+    return redact_url(text, mask)
+
+
+def _masked(mask):
+    return "" if mask is None else mask + "@"
 
 
 def has_userinfo(text):

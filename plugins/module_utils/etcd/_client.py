@@ -4,20 +4,15 @@
 
 # This file is private to this collection: its API may change without notice.
 
-"""The etcd side of a sync, on the chosen library's own client (``etcd_library``).
+"""The etcd side of a sync: our policy above the chosen library's client (``etcd_library``).
 
-``etcd-sdk-python`` (``pyetcd``) or python-etcd3 (``etcd3``) builds the channel, TLS and auth token; we call its
-public ``get_range_response``, ``transaction``, ``lease``, ``refresh_lease``, ``revoke_lease``. Ours, thin, is what
-neither offers: failover (one library client per endpoint, the next one on unavailability), recognising a commit
-left ambiguous by a failover (``_own_commit``), renewing an expired auth token (a new client authenticates), and a
-lease-backed lock (python-etcd3's ``Lock`` crashes with tenacity >= 7).
-
-Two documented uses of the client object below its public methods: the bulk ``txn()`` fills a ``TxnRequest`` in
-place with the library's ``etcdrpc`` and sends it with ``client.kvstub.Txn``, since ``transaction()`` builds every
-comparison and operation as an object, then a message, then copies it (about 3x the CPU: 0.58 s against 0.18 s per
-12,800 operations); and python-etcd3 0.12's ``get_range_response`` accepts ``revision``, ``limit``, ``count_only``,
-``min_mod_revision`` but drops them, so for it the request from its ``_build_get_range_request`` gets those fields
-before ``kvstub.Range``.
+``etcd-sdk-python`` (``pyetcd``) or python-etcd3 (``etcd3``) builds the channel, TLS and auth token;
+each is reached through its adapter (``_adapter_pyetcd``, ``_adapter_etcd3``), the only files
+below a library's public API: a ``Connection`` per endpoint. Ours, here, is what neither offers:
+failover (one connection per endpoint, the next one on unavailability), recognising a commit
+left ambiguous by a failover (``_own_commit``), renewing an expired auth token (a new
+connection authenticates), and a lease-backed lock (``_lock``; python-etcd3's ``Lock`` crashes
+with tenacity >= 7).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -33,6 +28,7 @@ from urllib.parse import urlsplit
 
 from ansible_collections.apigw.router.plugins.module_utils.common._errors import (
     ConflictError, EtcdError, MissingLibraryError)
+from ansible_collections.apigw.router.plugins.module_utils.etcd import _adapter_etcd3, _adapter_pyetcd
 from ansible_collections.apigw.router.plugins.module_utils.etcd._lock import hold_lock
 from ansible_collections.apigw.router.plugins.module_utils.common._secrets import has_userinfo, redact_endpoint
 
@@ -53,35 +49,29 @@ _GRPC_OPTIONS = {  # reconnect quickly to a member that comes back (the default 
     'grpc.max_receive_message_length': 64 * 1024 * 1024}
 
 
+ADAPTERS = {'pyetcd': _adapter_pyetcd, 'etcd3': _adapter_etcd3}
+
+
 def _load(library):
-    """``(name, library module, grpc module)``; MissingLibraryError when unusable."""
+    """``(name, adapter module, library module, grpc module)``; MissingLibraryError when unusable."""
     if library not in LIBRARIES:
         raise ValueError("library must be one of %s, not %r" % (", ".join(LIBRARIES), library))
     # Both register the same .proto files in protobuf's pool: one per process, the loaded one.
-    loaded = [n for n in ('pyetcd', 'etcd3') if n in sys.modules]
+    loaded = [n for n, adapter in ADAPTERS.items() if adapter.MODULE in sys.modules]
     failures = []
-    for name in [library] if library != 'auto' else (loaded or ['pyetcd', 'etcd3']):
-        label = 'etcd-sdk-python' if name == 'pyetcd' else 'etcd3'
+    for name in [library] if library != 'auto' else (loaded or list(ADAPTERS)):
+        adapter = ADAPTERS[name]
         if loaded and loaded[0] != name:
-            failures.append(MissingLibraryError(label, None, reason='%s is already loaded in this process and '
+            failures.append(MissingLibraryError(adapter.LABEL, None, reason='%s is already loaded in this process and '
                                                 'both cannot be imported together' % loaded[0]))
             continue
         try:
-            if name == 'pyetcd':
-                import pyetcd as module
-            else:
-                # python-etcd3's generated code loads with protobuf >= 4 only under its pure-Python
-                # implementation, chosen before protobuf is first imported: on this path only.
-                os.environ.setdefault('PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION', 'python')
-                import etcd3 as module
+            module = adapter.load()
             import grpc
-            return name, module, grpc
+            return name, adapter, module, grpc
         except Exception as exc:  # ImportError, or TypeError from protobuf for old generated code
-            reason = ('%s: %s' % (type(exc).__name__, exc)).splitlines()[0]
-            if name == 'etcd3' and 'google.protobuf' in sys.modules:
-                reason += (' (python-etcd3 needs PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python before protobuf is '
-                           'first imported, or use etcd-sdk-python)')
-            failures.append(MissingLibraryError(label, traceback.format_exc(), reason=reason))
+            reason = ('%s: %s' % (type(exc).__name__, exc)).splitlines()[0] + adapter.failure_hint()
+            failures.append(MissingLibraryError(adapter.LABEL, traceback.format_exc(), reason=reason))
     if len(failures) == 1:
         raise failures[0]
     raise MissingLibraryError('etcd-sdk-python (pyetcd) or etcd3', '\n'.join(f.exception_text or '' for f in failures),
@@ -156,7 +146,7 @@ def _rpc_error(exc, grpc):
 
 
 class EtcdClient:
-    """One etcd cluster through one or more endpoints, each with its own library client. An
+    """One etcd cluster through one or more endpoints, each with its own connection. An
     operation goes to the endpoint that last answered; on one that is unreachable (or whose
     member cannot serve: no leader, leader changed) it is repeated on the next, round-robin
     with a short backoff, within about ``timeout`` seconds per endpoint."""
@@ -180,13 +170,12 @@ class EtcdClient:
         if tls_default and plain:  # certificates given for TLS: never fall back to plaintext silently
             raise EtcdError('etcd certificates are given, but %s %s plain http://: use https:// endpoints for TLS'
                             % (', '.join(plain), 'is' if len(plain) == 1 else 'are'))
-        self.library, self._lib, self._grpc = _load(library)
+        self.library, self._adapter, self._lib, self._grpc = _load(library)
         self._tls = dict(ca_cert=ca_cert, cert_cert=client_cert, cert_key=client_key)
         for what, path in (('etcd_ca_cert', ca_cert), ('etcd_client_cert', client_cert), ('etcd_client_key', client_key)):
             if path and not os.access(path, os.R_OK):
                 raise EtcdError('cannot read %s %s' % (what, path))
-        if any(ep[3] for ep in self._endpoints) and not ca_cert and self.library == 'etcd3':
-            raise EtcdError("python-etcd3 needs etcd_ca_cert for https:// (etcd-sdk-python uses the system's CAs)")
+        self._adapter.check_tls(any(ep[3] for ep in self._endpoints), ca_cert)
         self._user, self._password = user, password
         self._clients = [None] * len(self._endpoints)
         self._no_auth = False  # auth is not enabled on the cluster: go on without a token
@@ -207,7 +196,7 @@ class EtcdClient:
     # -- failover ----------------------------------------------------------------------------
 
     def _client(self, idx):
-        """The library client of endpoint ``idx``, built (and authenticated) on first use."""
+        """The adapter's Connection to endpoint ``idx``, built (and authenticated) on first use."""
         with self._state_lock:
             if self._clients[idx] is None:
                 self._clients[idx] = self._build(idx, not self._no_auth and self._user)
@@ -217,21 +206,8 @@ class EtcdClient:
         _url, host, port, secure = self._endpoints[idx]
         auth = dict(user=user, password=self._password or '') if user else {}
         try:
-            if self.library == 'etcd3':
-                client = self._lib.client(host, port, timeout=self.timeout, grpc_options=list(_GRPC_OPTIONS.items()),
-                                          **dict(auth, **(self._tls if secure else {})))
-            else:  # etcd-sdk-python's Endpoint takes channel credentials: the system's CAs when none is given
-                creds = None
-                if secure:
-                    files = dict((k, open(v, 'rb').read() if v else None) for k, v in self._tls.items())
-                    creds = self._grpc.ssl_channel_credentials(files['ca_cert'], files['cert_key'], files['cert_cert'])
-                # time_retry=0: never refuse this member after a failure; failover is ours.
-                endpoint = self._lib.Endpoint(host, port, secure=secure, creds=creds, time_retry=0,
-                                              opts=list(_GRPC_OPTIONS.items()))
-                client = self._lib.MultiEndpointEtcd3Client([endpoint], timeout=self.timeout, **auth)
-            if not secure:  # the token goes as metadata and as call credentials, refused by gRPC on plaintext
-                client.call_credentials = None
-            return client
+            return self._adapter.Connection(self._lib, host, port, secure, self._tls, auth, self.timeout,
+                                            list(_GRPC_OPTIONS.items()))
         except Exception as exc:
             error = _rpc_error(exc, self._grpc)
             if user and error is not None:
@@ -244,8 +220,9 @@ class EtcdClient:
                     return self._build(idx, None)
             raise
 
-    def _call(self, what, fn):
-        """``fn(library client)`` with failover; ``what`` names the operation in errors."""
+    def call(self, what, fn):
+        """``fn(Connection)`` (the adapter's, see ``_adapter_pyetcd``) with failover; ``what``
+        names the operation in errors."""
         n = len(self._endpoints)
         deadline = time.monotonic() + self.timeout * n
         failures, renewed = {}, set()
@@ -313,16 +290,8 @@ class EtcdClient:
         return (kvs[0].value, kvs[0].mod_revision) if kvs else None
 
     def _range(self, what, key, end, **fields):
-        """A RangeResponse (``revision``, ``limit``, ``count_only``, ``min_mod_revision``)."""
-        if self.library == 'pyetcd':
-            return self._call(what, lambda c: c.get_range_response(key, end, **fields))
-
-        def send(c):  # python-etcd3 drops these fields: see the module's docstring
-            request = c._build_get_range_request(key, end)
-            for name, value in fields.items():  # only those given: Range refuses a negative revision
-                setattr(request, name, value)
-            return c.kvstub.Range(request, c.timeout, credentials=c.call_credentials, metadata=c.metadata)
-        return self._call(what, send)
+        """A RangeResponse (``revision``, ``limit``, ``count_only``, ``keys_only``, ``min_mod_revision``)."""
+        return self.call(what, lambda c: c.range(key, end, **fields))
 
     def count(self, prefix, min_mod_revision=0, revision=0):
         """``(keys under prefix [with mod_revision >= min_mod_revision], revision)``. etcd counts
@@ -393,10 +362,9 @@ class EtcdClient:
 
         def send(c):
             attempts.append(1)
-            return c.kvstub.Txn(self._txn_request(guards, held_by), c.timeout, credentials=c.call_credentials,
-                                metadata=c.metadata)
+            return c.txn(guards, held_by)
         try:
-            resp = self._call(what, send)
+            resp = self.call(what, send)
         except EtcdError as exc:
             # Committed all the same: a timed-out attempt applied before a later one was refused, or the
             # transaction that filled the quota (etcd applies it, then answers "database space exceeded"). Also a
@@ -428,36 +396,6 @@ class EtcdClient:
                   if (found[key] is not None if kind == 'create' else (found[key] is None or found[key][1] != mod))]
         raise ConflictError('etcd keys changed concurrently, nothing written by this transaction: %s'
                             % _keys_text(failed or keys), failed)
-
-    def _txn_request(self, guards, held_by=None):
-        """The TxnRequest, filled in place (see the module's docstring for why); with ``held_by``
-        ``(lock key, create revision)``, first of all the compare that the lock is still that key."""
-        rpc = self._lib.etcdrpc
-        request = rpc.TxnRequest()
-        add_compare, add_success = request.compare.add, request.success.add
-        version, mod, equal, less = rpc.Compare.VERSION, rpc.Compare.MOD, rpc.Compare.EQUAL, rpc.Compare.LESS
-        if held_by:
-            add_compare(key=_b(held_by[0]), target=rpc.Compare.CREATE, result=equal, create_revision=held_by[1])
-        run = []  # joined creates, guarded together by "no key in [first, last]"
-        for kind, key, value, revision in guards + [(None, None, None, None)]:
-            if run and not (kind == 'create' and revision):
-                # version < 1 over a range holds when no key exists in it (etcd >= 3.3).
-                add_compare(key=run[0], range_end=run[-1] + b'\0', target=version, result=less, version=1)
-                run = []
-            if kind is None:
-                break
-            if kind == 'create':
-                run.append(_b(key))
-            if kind == 'delete':
-                add_compare(key=_b(key), target=mod, result=equal, mod_revision=revision)
-                add_success().request_delete_range.key = _b(key)
-                continue
-            if kind == 'update':
-                add_compare(key=_b(key), target=mod, result=equal, mod_revision=revision)
-            put = add_success().request_put
-            put.key = _b(key)
-            put.value = value
-        return request
 
     def _committed_by_us(self, guards, found, held_by, lock_kv):
         """``_own_commit()``, and with a lock ``held_by`` (key, create revision), also made under it.
@@ -499,18 +437,15 @@ class EtcdClient:
         ``(None, None)`` when etcd cannot answer."""
         asked = list(keys) + ([lock_key] if lock_key else [])
 
-        def read(c):
-            t = c.transactions
-            return c.transaction([], [t.get(k) for k in asked], [])[1]
         try:
-            replies = self._call('read %d key(s) after a conflict' % len(asked), read)
+            replies = self.call('read %d key(s) after a conflict' % len(asked), lambda c: c.get_many(asked))
         except EtcdError:
             if quiet:
                 return None, None
             raise
-        found = dict((k, (r[0][0], r[0][1].mod_revision) if r else None) for k, r in zip(keys, replies))
+        found = dict((k, r[:2] if r else None) for k, r in zip(keys, replies))
         lock = replies[-1] if lock_key else None
-        return found, ((lock[0][0], lock[0][1].create_revision) if lock else None)
+        return found, ((lock[0], lock[2]) if lock else None)
 
     # -- lock ----------------------------------------------------------------------------------
 

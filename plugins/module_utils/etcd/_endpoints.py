@@ -16,13 +16,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import re
 
 DEFAULT_ENDPOINTS = ("http://127.0.0.1:2379",)
 ENV_VAR = "ETCDCTL_ENDPOINTS"
-
-# scheme://userinfo@host...: the userinfo (credentials, should anyone put them there) is never shown.
-_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)?[^/@]*@")
 
 
 def resolve(value, environ=None):
@@ -38,8 +34,11 @@ def resolve(value, environ=None):
 
 
 def shown(endpoints):
-    """The endpoints as results and diff headers show them: without any userinfo."""
-    return [_USERINFO.sub(lambda m: m.group(1) or "", endpoint) for endpoint in endpoints]
+    """The endpoints as results and diff headers show them: without any userinfo (credentials,
+    should anyone put them there)."""
+    # Imported here: _secrets imports resolve() from this module.
+    from ansible_collections.apigw.router.plugins.module_utils.common._secrets import redact_endpoint
+    return [redact_endpoint(endpoint, mask=None) for endpoint in endpoints]
 
 
 ORIGIN_NAMES = {"option": "etcd_endpoints", "env": ENV_VAR, "default": "the default"}

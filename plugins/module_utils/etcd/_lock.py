@@ -8,8 +8,9 @@
 while it is held, so that a holder that dies frees it within the lease's TTL.
 
 Our own rather than a library's: python-etcd3's ``Lock.acquire()`` crashes with tenacity
->= 7 when it must wait. It uses the library client's public ``lease``, ``transaction``,
-``refresh_lease`` and ``revoke_lease`` through ``EtcdClient._call`` (failover, renewal).
+>= 7 when it must wait. It speaks to the adapter's ``Connection`` (``grant_lease``,
+``put_if_absent``, ``refresh_lease``, ``delete_if_revision``, ``revoke_lease``) through
+``EtcdClient.call`` (failover, renewal).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -65,25 +66,22 @@ class EtcdLock:
 
     def acquire(self, timeout):
         client = self.client
-        self.lease_id = client._call('grant a lease', lambda c: c.lease(self.ttl)).id
+        self.lease_id = client.call('grant a lease', lambda c: c.grant_lease(self.ttl))
         self._thread = threading.Thread(target=self._keepalive, name='etcd-lock-keepalive')
         self._thread.daemon = True
         self._thread.start()
 
         def take(c):
-            t = c.transactions
-            return c.transaction([t.version(self.key) == 0], [t.put(self.key, self.value, lease=self.lease_id)],
-                                 [t.get(self.key)])
+            return c.put_if_absent(self.key, self.value, self.lease_id)
         deadline, delay = time.monotonic() + float(timeout), 0.05
         try:
             while True:
-                ok, replies = client._call('take the lock %s' % self.key, take)
+                ok, revision, current = client.call('take the lock %s' % self.key, take)
                 if ok:
-                    self.revision = replies[0].response_put.header.revision
+                    self.revision = revision
                     return
-                current = replies[0][0] if replies[0] else None
                 if current and current[0] == self.value:  # our own put, applied before a failover
-                    self.revision = current[1].create_revision
+                    self.revision = current[1]
                     return
                 self.holder = current[0].decode('utf-8', 'replace') if current else None
                 remaining = deadline - time.monotonic()
@@ -101,8 +99,7 @@ class EtcdLock:
         interval, last_ok = max(0.5, self.ttl / 3.0), time.monotonic()
         while not self._stop.wait(interval):
             try:
-                replies = self.client._call('keep a lease alive', lambda c: list(c.refresh_lease(self.lease_id)))
-                if not replies or replies[0].TTL <= 0:
+                if self.client.call('keep a lease alive', lambda c: c.refresh_lease(self.lease_id)) <= 0:
                     self._lost.set()
                     return
                 last_ok = time.monotonic()
@@ -122,13 +119,12 @@ class EtcdLock:
             return
 
         def delete(c):  # only our own key: another holder's has another revision
-            t = c.transactions
-            return c.transaction([t.mod(self.key) == self.revision], [t.delete(self.key)], [])
+            c.delete_if_revision(self.key, self.revision)
         for what, fn in (('release the lock %s' % self.key, delete if self.revision else None),
                          ('revoke a lease', lambda c: c.revoke_lease(self.lease_id))):
             try:
                 if fn is not None:
-                    self.client._call(what, fn)
+                    self.client.call(what, fn)
             except Exception:  # NOT_FOUND: already expired or revoked
                 pass
         self.lease_id = self.revision = None

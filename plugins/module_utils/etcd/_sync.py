@@ -32,6 +32,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+from collections import namedtuple
 
 from ansible_collections.apigw.router.plugins.module_utils.common._errors import (
     ConflictError,
@@ -148,16 +149,6 @@ def _manifest_op(key, new_bytes, stored, touch=False):
     return None
 
 
-def _check_keys(ops, prefix, mkey):
-    """Every op under ``prefix`` (bytes), but for a write of the manifest ``mkey`` (bytes)."""
-    for op in ops:
-        key = op[1]
-        if key == mkey and op[0] != 'delete':
-            continue
-        if not key.startswith(prefix):
-            raise ValidationError('refusing to %s %s: outside %s' % (op[0], key_text(key), key_text(prefix)))
-
-
 def _decode_manifest(stored):
     if stored is None:
         return None
@@ -166,6 +157,27 @@ def _decode_manifest(stored):
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def _quiet_since(client, prefix, mkey, count, manifest_ok, since=None):
+    """The revision now, when the prefix holds ``count`` keys, the stored manifest passes
+    ``manifest_ok((value, mod_revision) or None)``, and no key under the prefix was written
+    after revision ``since`` (by default: the manifest's mod_revision); else None. Three
+    small reads at one revision; None also when etcd compacted it between them."""
+    try:
+        now_count, now = client.count(prefix)
+        if now_count != count:
+            return None
+        stored = client.get(mkey, revision=now)
+        if not manifest_ok(stored):
+            return None
+        newer, _rev = client.count(prefix, min_mod_revision=(stored[1] if since is None else since) + 1,
+                                   revision=now)
+    except EtcdError as exc:
+        if getattr(exc, 'grpc_code', None) == 'OUT_OF_RANGE':  # compacted between the reads
+            return None
+        raise
+    return now if newer == 0 else None
 
 
 def _unchanged_since_manifest(client, prefix, mkey, expected_manifest):
@@ -177,45 +189,25 @@ def _unchanged_since_manifest(client, prefix, mkey, expected_manifest):
     stored manifest is the expected one, no key under the prefix was created,
     edited or re-created after it (no mod_revision above the manifest's) and none was
     deleted (the count is the manifest's), the prefix still holds what the manifest
-    describes. All three reads are at one revision. A manifest edited by hand moves its
-    mod_revision and, unless it is byte for byte the expected one, fails the comparison.
+    describes. A manifest edited by hand moves its mod_revision and, unless it is byte for
+    byte the expected one, fails the comparison.
     """
     expected = canonical_json(expected_manifest)
-    try:
-        count, revision = client.count(prefix)
-        if count != expected_manifest['count']:
-            return None
-        stored = client.get(mkey, revision=revision)
-        if stored is None or stored[0] != expected:
-            return None
-        newer, _rev = client.count(prefix, min_mod_revision=stored[1] + 1, revision=revision)
-    except EtcdError as exc:
-        if getattr(exc, 'grpc_code', None) == 'OUT_OF_RANGE':  # compacted between the reads
-            return None
-        raise
-    return revision if newer == 0 else None
+    return _quiet_since(client, prefix, mkey, expected_manifest['count'],
+                        lambda stored: stored is not None and stored[0] == expected)
 
 
-def _unchanged_since(client, prefix, mkey, revision, count, stored_manifest):
-    """Whether the prefix still holds the ``count`` keys read at ``revision``, none of them
-    written since, and the manifest is still ``stored_manifest``."""
-    try:
-        now_count, now = client.count(prefix)
-        if now_count != count:
-            return False
-        newer, _rev = client.count(prefix, min_mod_revision=revision + 1, revision=now)
-        return newer == 0 and client.get(mkey, revision=now) == stored_manifest
-    except EtcdError as exc:
-        if getattr(exc, 'grpc_code', None) == 'OUT_OF_RANGE':  # compacted between the reads
-            return False
-        raise
+def _unchanged_since(client, prefix, mkey, found):
+    """Whether the prefix still holds the keys ``found`` read, none of them written since its
+    revision, and the manifest is still the one it read."""
+    return _quiet_since(client, prefix, mkey, len(found.current), lambda stored: stored == found.stored,
+                        since=found.revision) is not None
 
 
 class _Progress:
     """What committed transactions did, across conflict retries."""
 
-    def __init__(self, prefix):
-        self._n = len(prefix)  # bytes: a created or updated key is the prefix and a valid API id
+    def __init__(self):
         self.created, self.updated, self.deleted = set(), set(), set()
         self.manifest_written = False
         self.revision = None
@@ -225,7 +217,7 @@ class _Progress:
             if op[1] == mkey:
                 self.manifest_written = True
                 continue
-            api_id = op[1][self._n:].decode('utf-8') if op[0] != 'delete' else item_id(op[1])
+            api_id = item_id(op[1])
             if op[0] == 'create':
                 self.created.add(api_id)
                 self.deleted.discard(api_id)
@@ -245,6 +237,15 @@ class _Progress:
     def report(self):
         return {'changed': self.changed, 'created': sorted(self.created), 'updated': sorted(self.updated),
                 'deleted': sorted(self.deleted), 'revision': self.revision}
+
+
+class Found(namedtuple('Found', ['revision', 'current', 'stored', 'plan', 'manifest', 'manifest_op', 'ops'])):
+    """What one read and plan of a sync found: the ``revision`` read, the ``current`` routes
+    ({key bytes: (value, mod_revision)}), the ``stored`` manifest ((value, mod_revision) or
+    None), the ``plan``, the ``manifest`` of the routes left once it is applied, the
+    ``manifest_op`` that writes it (None: unchanged), and the guarded ``ops`` of it all."""
+
+    __slots__ = ()
 
 
 def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, allow_empty=False,
@@ -273,92 +274,116 @@ def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, al
     revision = _unchanged_since_manifest(client, prefix, mkey, expected)
     if revision is not None:
         counts = {'created': [], 'updated': [], 'deleted': [], 'unchanged': expected['count']}
-        return _result(instance_id, counts, False, revision, expected, check_mode, False,
-                       {'before': {}, 'after': {}} if diff else None)
+        return _result(instance_id, counts, changed=False, revision=revision, new_manifest=expected,
+                       check_mode=check_mode, diff={'before': {}, 'after': {}} if diff else None)
 
     # From here on the routes themselves (the planner refuses any key outside the prefix),
     # and their own manifest, not one a source remembered.
-    expected = desired.computed_manifest()
-    desired = as_bytes_keys(desired.routes())  # keys as etcd has them: bytes
-    bprefix, bmkey = prefix.encode('utf-8'), mkey.encode('utf-8')
-    progress = _Progress(bprefix)
-    before = {}  # key -> (value, mod_revision) as read before the write that committed
-
-    def read_and_plan():
-        revision, current = client.read_prefix(prefix, page_size)
-        stored = client.get(mkey)
-        plan = make_plan(desired, current, prune, prefix)
-        if not desired and plan.deletes and not allow_empty:
-            raise ValidationError(
-                'the source has no routable (published) API for instance %s: the sync would delete '
-                'all %d route(s) in etcd; set allow_empty to allow it' % (instance_id, len(plan.deletes)),
-                would_delete=len(plan.deletes))
-        after = routes_after(desired, current, plan)
-        new_manifest = expected if after is desired else manifest(after)
-        manifest_op = _manifest_op(bmkey, canonical_json(new_manifest), stored, touch=plan.changed)
-        ops = _ops_for(plan, manifest_op, current)
-        _check_keys(ops, bprefix, bmkey)
-        return revision, current, stored, plan, new_manifest, manifest_op, ops
-
+    run = _Sync(client, instance_id, prefix, mkey, desired, prune, allow_empty, page_size)
     # A first look without the lock: a sync with nothing to do (the common case) then
     # writes nothing at all, not even the lock key, and leaves the revision as it was.
-    revision, current, stored_manifest, plan, new_manifest, manifest_op, ops = read_and_plan()
-    if check_mode or not ops:
-        shown = _diff(plan, current, desired, mkey, manifest_op is not None, stored_manifest,
-                      new_manifest) if diff else None
-        return _result(instance_id, summary(plan), bool(ops), revision, new_manifest, check_mode,
-                       manifest_op is not None, shown)
+    found = run.read_and_plan()
+    if check_mode or not found.ops:
+        return _result(instance_id, summary(found.plan), changed=bool(found.ops), revision=found.revision,
+                       new_manifest=found.manifest, check_mode=check_mode,
+                       manifest_written=found.manifest_op is not None, diff=run.diff_of(found) if diff else None)
+    with client.lock(lock_key(key_prefix, instance_id), lock_ttl, lock_timeout) as lock:
+        run.write(lock, max_txn_ops, max_conflict_retries)
+    return run.result(diff)
 
-    try:
-        with client.lock(lock_key(key_prefix, instance_id), lock_ttl, lock_timeout) as lock:
-            retries = 0
+
+class _Sync:
+    """The steps of one sync past its first check (see ``sync``): read and plan, write under
+    the lock (re-planning on conflicts), report. ``found`` is the latest Found; ``progress``
+    what committed transactions did; ``before`` the values they replaced."""
+
+    def __init__(self, client, instance_id, prefix, mkey, desired, prune, allow_empty, page_size):
+        self.client, self.instance_id, self.prefix, self.mkey = client, instance_id, prefix, mkey
+        self.expected = desired.computed_manifest()
+        self.desired = as_bytes_keys(desired.routes())  # keys as etcd has them: bytes
+        self.prune, self.allow_empty, self.page_size = prune, allow_empty, page_size
+        self.bmkey = mkey.encode('utf-8')
+        self.found = None
+        self.progress = _Progress()
+        self.before = {}  # key -> (value, mod_revision) as read before the write that committed
+
+    def read_and_plan(self):
+        revision, current = self.client.read_prefix(self.prefix, self.page_size)
+        stored = self.client.get(self.mkey)
+        plan = make_plan(self.desired, current, self.prune, self.prefix)
+        if not self.desired and plan.deletes and not self.allow_empty:
+            raise ValidationError(
+                'the source has no routable (published) API for instance %s: the sync would delete '
+                'all %d route(s) in etcd; set allow_empty to allow it' % (self.instance_id, len(plan.deletes)),
+                would_delete=len(plan.deletes))
+        after = routes_after(self.desired, current, plan)
+        new_manifest = self.expected if after is self.desired else manifest(after)
+        manifest_op = _manifest_op(self.bmkey, canonical_json(new_manifest), stored, touch=plan.changed)
+        self.found = Found(revision, current, stored, plan, new_manifest, manifest_op,
+                           _ops_for(plan, manifest_op, current))
+        return self.found
+
+    def write(self, lock, max_txn_ops, max_conflict_retries):
+        """Carry out the plan in guarded transactions under ``lock``; read and plan again on a
+        conflict, at most ``max_conflict_retries`` times. An error carries what was applied."""
+        try:
             # The first look may predate another sync. Read every value again only when
             # something under the prefix or the manifest changed since (three small reads).
-            first_look_holds = _unchanged_since(client, prefix, mkey, revision, len(current), stored_manifest)
+            if not _unchanged_since(self.client, self.prefix, self.mkey, self.found):
+                self.read_and_plan()
+            retries = 0
             while True:
-                if not first_look_holds:
-                    revision, current, stored_manifest, plan, new_manifest, manifest_op, ops = read_and_plan()
-                first_look_holds = False
                 try:
-                    for batch in batches(ops, max_txn_ops):
-                        if lock.lost:  # seen by the keep-alive: spare the refused transaction
-                            raise lock.lost_error()
-                        # Conditional on the lock too: a sync paused past its lease writes nothing more.
-                        committed = client.txn(batch, lock=lock)
-                        for op in batch:
-                            if op[1] in current:
-                                before.setdefault(op[1], current[op[1]])
-                        progress.record(batch, committed, bmkey)
+                    return self._commit(lock, max_txn_ops)
                 except ConflictError as exc:
                     retries += 1
                     if retries > max_conflict_retries:
                         raise ConflictError(
                             'instance %s: etcd keys kept changing concurrently; gave up after %d re-plans '
                             '(max_conflict_retries). Last conflicting keys: %s'
-                            % (instance_id, max_conflict_retries, ', '.join(exc.keys[:10])), exc.keys)
-                    continue
-                break
-    except (EtcdError, ValidationError) as exc:
-        if progress.revision is not None:
-            exc.details.update(progress.report())
-            exc.details['manifest'] = new_manifest if progress.manifest_written else _decode_manifest(
-                stored_manifest)
-        raise
+                            % (self.instance_id, max_conflict_retries, ', '.join(exc.keys[:10])), exc.keys)
+                self.read_and_plan()
+        except (EtcdError, ValidationError) as exc:
+            if self.progress.revision is not None:
+                exc.details.update(self.progress.report())
+                exc.details['manifest'] = (self.found.manifest if self.progress.manifest_written else
+                                           _decode_manifest(self.found.stored))
+            raise
 
-    counts = progress.report()
-    counts['unchanged'] = len(desired) - len(progress.created) - len(progress.updated)
-    done = None
-    if diff:
-        # The plan that the committed writes carried out, against the values they replaced.
-        done = _diff(
-            Plan(dict((k, desired[k]) for k in desired if item_id(k) in progress.created),
-                 dict((k, (desired[k], 0)) for k in desired if item_id(k) in progress.updated),
-                 dict((k, 0) for k in before if k != bmkey and item_id(k) in progress.deleted),
-                 counts['unchanged']),
-            before, desired, mkey, progress.manifest_written, stored_manifest, new_manifest)
-    return _result(instance_id, counts, progress.changed,
-                   progress.revision if progress.revision is not None else revision,
-                   new_manifest, False, progress.manifest_written, done)
+    def _commit(self, lock, max_txn_ops):
+        current = self.found.current
+        for batch in batches(self.found.ops, max_txn_ops):
+            if lock.lost:  # seen by the keep-alive: spare the refused transaction
+                raise lock.lost_error()
+            # Conditional on the lock too: a sync paused past its lease writes nothing more.
+            committed = self.client.txn(batch, lock=lock)
+            for op in batch:
+                if op[1] in current:
+                    self.before.setdefault(op[1], current[op[1]])
+            self.progress.record(batch, committed, self.bmkey)
+
+    def diff_of(self, found):
+        """The diff of ``found``'s plan, not applied (check mode, or nothing to write)."""
+        return _diff(found.plan, found.current, self.desired, self.mkey, found.manifest_op is not None,
+                     found.stored, found.manifest)
+
+    def result(self, diff):
+        """The result of the committed writes."""
+        progress, found, desired = self.progress, self.found, self.desired
+        counts = progress.report()
+        counts['unchanged'] = len(desired) - len(progress.created) - len(progress.updated)
+        done = None
+        if diff:
+            # The plan that the committed writes carried out, against the values they replaced.
+            done = _diff(
+                Plan(dict((k, desired[k]) for k in desired if item_id(k) in progress.created),
+                     dict((k, (desired[k], 0)) for k in desired if item_id(k) in progress.updated),
+                     dict((k, 0) for k in self.before if k != self.bmkey and item_id(k) in progress.deleted),
+                     counts['unchanged']),
+                self.before, desired, self.mkey, progress.manifest_written, found.stored, found.manifest)
+        return _result(self.instance_id, counts, changed=progress.changed,
+                       revision=progress.revision if progress.revision is not None else found.revision,
+                       new_manifest=found.manifest, manifest_written=progress.manifest_written, diff=done)
 
 
 def routes_after(desired, current, plan):
@@ -382,7 +407,9 @@ def _diff(plan, current, desired, mkey, manifest_changed, stored_manifest, new_m
     return out
 
 
-def _result(instance_id, counts, changed, revision, new_manifest, check_mode, manifest_written, diff):
+def _result(instance_id, counts, *, changed, revision, new_manifest, check_mode=False, manifest_written=False,
+            diff=None):
+    """The module's result: ``counts`` (created, updated, deleted, unchanged), the rest as named."""
     result = {
         'changed': changed,
         'created': counts['created'],
