@@ -352,5 +352,6 @@ def main():
         from ansible_collections.apigw.router.plugins.module_utils.runs._api_mode import run_api_refresh as run
     module.execute(run)
 
+
 if __name__ == '__main__':
     main()

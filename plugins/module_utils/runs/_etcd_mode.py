@@ -18,7 +18,7 @@ from ansible_collections.apigw.router.plugins.module_utils.common._fleet import 
 from ansible_collections.apigw.router.plugins.module_utils.common._validation import check_range
 from ansible_collections.apigw.router.plugins.module_utils.etcd._sync import sync
 from ansible_collections.apigw.router.plugins.module_utils.runs._etcd_clients import EtcdClients, saying_endpoints
-from ansible_collections.apigw.router.plugins.module_utils.runs._targets import resolve_targets
+from ansible_collections.apigw.router.plugins.module_utils.runs._etcd_targets import resolve_etcd_targets
 from ansible_collections.apigw.router.plugins.module_utils.sources._source import fixed_source
 
 
@@ -26,7 +26,7 @@ def run_etcd_sync(params, check_mode, diff, warn):  # pylint: disable=unused-arg
     check_range("max_txn_ops", params.get("max_txn_ops"), 1, 100000)
     check_range("lock_timeout", params.get("lock_timeout"), 0)
     source = fixed_source(params)
-    fleet, targets = resolve_targets(params, needs_project=source is None, etcd=True)
+    fleet, targets = resolve_etcd_targets(params, needs_project=source is None)
     if source is None:
         # Imported here: a run from apis or src never calls the management API, and AnsiballZ
         # compiles every module it imports on every run (it ships them all the same).

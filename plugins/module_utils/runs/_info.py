@@ -15,7 +15,7 @@ from ansible_collections.apigw.router.plugins.module_utils.common._errors import
 from ansible_collections.apigw.router.plugins.module_utils.common._fleet import fleet_message, run_all, shaped
 from ansible_collections.apigw.router.plugins.module_utils.etcd._sync import inspect
 from ansible_collections.apigw.router.plugins.module_utils.runs._etcd_clients import EtcdClients, saying_endpoints
-from ansible_collections.apigw.router.plugins.module_utils.runs._targets import resolve_targets
+from ansible_collections.apigw.router.plugins.module_utils.runs._etcd_targets import resolve_etcd_targets
 from ansible_collections.apigw.router.plugins.module_utils.sources._source import fixed_source
 
 
@@ -27,7 +27,7 @@ def run_info(params, check_mode, diff, warn):  # pylint: disable=unused-argument
     if ignored and not compare:
         warn("%s is ignored without compare: true (only a drift check reads a source)" % " and ".join(ignored))
     source = fixed_source(params) if compare else None
-    fleet, targets = resolve_targets(params, needs_project=bool(compare and source is None), etcd=True)
+    fleet, targets = resolve_etcd_targets(params, needs_project=bool(compare and source is None))
     if compare and source is None:
         # Imported here: a run from apis or src never calls the management API, and AnsiballZ
         # compiles every module it imports on every run (it ships them all the same).

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.apigw.router.plugins.module_utils.runs._targets import resolve_targets
+from ansible_collections.apigw.router.plugins.module_utils.runs._etcd_targets import resolve_etcd_targets
 from ansible_collections.apigw.router.plugins.module_utils.apig._endpoints import check_region, cloud_of
 from ansible_collections.apigw.router.plugins.module_utils.common._errors import EtcdError, ValidationError
 from ansible_collections.apigw.router.plugins.module_utils.etcd._client import EtcdClient, parse_endpoint
@@ -160,11 +160,11 @@ def _etcd_run_params(**overrides):
 
 
 def test_resolve_targets_splits_etcd_user_top_level_and_per_item():
-    _fleet, [single] = resolve_targets(_etcd_run_params(etcd_user="root:%s" % PW), False, etcd=True)
+    _fleet, [single] = resolve_etcd_targets(_etcd_run_params(etcd_user="root:%s" % PW), False)
     assert (single["etcd"]["etcd_user"], single["etcd"]["etcd_password"]) == ("root", PW)
-    _fleet, targets = resolve_targets(_etcd_run_params(
+    _fleet, targets = resolve_etcd_targets(_etcd_run_params(
         instance_id=None, etcd_user="root:%s" % PW, etcd_password="explicit",
-        instances=[dict(instance_id="a"), dict(instance_id="b", etcd_user="ops:item-pw")]), False, etcd=True)
+        instances=[dict(instance_id="a"), dict(instance_id="b", etcd_user="ops:item-pw")]), False)
     assert [(t["etcd"]["etcd_user"], t["etcd"]["etcd_password"]) for t in targets] == [
         ("root", "explicit"), ("ops", "item-pw")]
 
