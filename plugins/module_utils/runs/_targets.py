@@ -59,7 +59,7 @@ def _apig_target(target, where, params):
     else:
         # Looked up at run time, once per region: the project named after the region.
         target["iam_endpoint"] = named(where, "iam_endpoint", check_http_url, "iam_endpoint",
-                                        params.get("iam_endpoint") or iam_endpoint(region, cloud))
+                                       params.get("iam_endpoint") or iam_endpoint(region, cloud))
     endpoint = target["endpoint"]
     if not endpoint and region:
         endpoint = apig_endpoint(region, cloud)
