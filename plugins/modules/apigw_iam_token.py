@@ -189,11 +189,9 @@ attempts:
   type: int
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.apigw.router.plugins.module_utils.common._argspec import APIG_CONNECTION, GROUP, TARGET, ignored
 from ansible_collections.apigw.router.plugins.module_utils.apig._iam_token import run_iam_token
-from ansible_collections.apigw.router.plugins.module_utils._runner import execute
+from ansible_collections.apigw.router.plugins.module_utils.common._module import ApigwRouterModule
 
 IAM_OPTIONS = ('region', 'cloud', 'iam_endpoint', 'iam_user', 'iam_password', 'iam_domain', 'validate_certs', 'ca_path',
                'timeout', 'retries', 'retry_delay')
@@ -208,8 +206,7 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    execute(module, run_iam_token)
+    ApigwRouterModule(argument_spec()).execute(run_iam_token)
 
 
 if __name__ == '__main__':

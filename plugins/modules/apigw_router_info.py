@@ -211,26 +211,22 @@ summary:
   type: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.apigw.router.plugins.module_utils.common import _argspec as spec
-from ansible_collections.apigw.router.plugins.module_utils._runner import execute, run_info
+from ansible_collections.apigw.router.plugins.module_utils.common._module import ApigwRouterModule
+from ansible_collections.apigw.router.plugins.module_utils.runs._info import run_info
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=spec.merged(
-            spec.TARGET, spec.APIG_CONNECTION, spec.ETCD_CONNECTION, spec.SOURCE,
-            dict(records=dict(type='bool', default=False),
-                 compare=dict(type='bool', default=False),
-                 fail_on_drift=dict(type='bool', default=False),
-                 prune=dict(type='bool', default=True)),
-        ),
+    module = ApigwRouterModule(
+        spec.TARGET, spec.APIG_CONNECTION, spec.ETCD_CONNECTION, spec.SOURCE,
+        dict(records=dict(type='bool', default=False),
+             compare=dict(type='bool', default=False),
+             fail_on_drift=dict(type='bool', default=False),
+             prune=dict(type='bool', default=True)),
         mutually_exclusive=spec.TARGET_MUTUALLY_EXCLUSIVE + spec.SOURCE_MUTUALLY_EXCLUSIVE,
         required_one_of=spec.TARGET_REQUIRED_ONE_OF,
-        supports_check_mode=True,
     )
-    execute(module, run_info)
+    module.execute(run_info)
 
 
 if __name__ == '__main__':

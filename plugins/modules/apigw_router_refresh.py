@@ -330,23 +330,23 @@ summary:
   sample: {"total": 100, "changed": 97, "unchanged": 1, "failed": 2}
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.apigw.router.plugins.module_utils.common import _argspec as spec
-from ansible_collections.apigw.router.plugins.module_utils._runner import execute, run_refresh
+from ansible_collections.apigw.router.plugins.module_utils.common._module import ApigwRouterModule
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=spec.merged(
-            spec.TARGET, spec.APIG_CONNECTION, spec.ETCD_CONNECTION, spec.SOURCE, spec.API_REFRESH, spec.ETCD_SYNC,
-            dict(mode=dict(type='str', default='api', choices=['api', 'etcd'])),
-        ),
+    module = ApigwRouterModule(
+        spec.TARGET, spec.APIG_CONNECTION, spec.ETCD_CONNECTION, spec.SOURCE, spec.API_REFRESH, spec.ETCD_SYNC,
+        dict(mode=dict(type='str', default='api', choices=['api', 'etcd'])),
         mutually_exclusive=spec.TARGET_MUTUALLY_EXCLUSIVE + spec.SOURCE_MUTUALLY_EXCLUSIVE,
         required_one_of=spec.TARGET_REQUIRED_ONE_OF,
-        supports_check_mode=True,
     )
-    execute(module, run_refresh)
+    # Only the chosen mode's run is imported: AnsiballZ ships both, and compiles what is imported on every run.
+    if module.params['mode'] == 'etcd':
+        from ansible_collections.apigw.router.plugins.module_utils.runs._etcd_mode import run_etcd_sync as run
+    else:
+        from ansible_collections.apigw.router.plugins.module_utils.runs._api_mode import run_api_refresh as run
+    module.execute(run)
 
 
 if __name__ == '__main__':

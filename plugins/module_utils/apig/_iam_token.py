@@ -26,7 +26,7 @@ def _check_settings(params):
         check_range(name, params[name], low, high)
 
 
-def run_iam_token(params, check_mode=False, diff=False):
+def run_iam_token(params, check_mode, diff, warn):  # pylint: disable=unused-argument
     """``{token, expires_at, project_id}`` of one IAM password login; nothing changes anywhere,
     so check mode logs in too (the token is what the play needs to go on)."""
     missing = PasswordAuth.missing(params)

@@ -34,6 +34,12 @@ class ProjectLookup(object):
         self._locks = {}
         self._lock = threading.Lock()
 
+    def of(self, target):
+        """A run's target (see runs/_targets.py) with its project id: its own, else its region's."""
+        if target["project_id"]:
+            return target
+        return dict(target, project_id=self.project_id(target["region"], target["iam_endpoint"]))
+
     def project_id(self, region, iam_endpoint):
         check_region(region)
         iam = check_http_url("iam_endpoint", iam_endpoint)

@@ -4,14 +4,18 @@
 
 # This file is private to this collection: its API may change without notice.
 
-"""The collection's exceptions.
+"""The collection's exceptions, and ``failure()``: the one way any exception becomes a result.
 
-Everything below module entry points raises one of these; the entry point turns
-them into ``fail_json`` in one place. Messages never contain secrets.
+Everything below module entry points raises one of these. ``failure()`` is called where an
+exception must stop: at the entry point (common/_module.py) and for one instance of a
+fleet (common/_fleet.py). Messages never contain secrets.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
+
+import sys
+import traceback
 
 
 class ApigwRouterError(Exception):
@@ -80,3 +84,28 @@ class IncompleteListingError(ApigwRouterError):
     def __init__(self, msg, listings):
         super(IncompleteListingError, self).__init__(msg, listings=listings)
         self.listings = listings
+
+
+def failure(exc_info=None):
+    """The failed result of the exception being handled (or of ``exc_info``).
+
+    The collection's own exceptions give their message and details. Any other is a bug:
+    its result holds the traceback with its frames and the exception's type but not its
+    text, because a library's exception text may quote a request header, i.e. a
+    credential that is not an option (an IAM token obtained with a password), so no
+    scrubbing of option values would catch it.
+    """
+    exc_type, exc, tb = exc_info or sys.exc_info()
+    if isinstance(exc, ApigwRouterError):
+        return dict(exc.details, failed=True, msg=exc.msg)
+    frames = traceback.extract_tb(tb)
+    where = ""
+    if frames:
+        last = frames[-1]
+        where = " at %s line %d (%s)" % (last.filename.rsplit("/", 1)[-1], last.lineno, last.name)
+    text = "Traceback (most recent call last):\n%s%s (message withheld: it may quote a credential)\n" % (
+        "".join(traceback.format_list(frames)), exc_type.__name__)
+    return dict(changed=False, failed=True,
+                msg="unexpected %s%s: a bug in apigw.router or a library it uses; please report it with "
+                    "the exception text of this result" % (exc_type.__name__, where),
+                exception=text)

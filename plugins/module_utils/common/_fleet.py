@@ -11,7 +11,7 @@ __metaclass__ = type
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.apigw.router.plugins.module_utils.common._errors import ApigwRouterError
+from ansible_collections.apigw.router.plugins.module_utils.common._errors import failure
 
 MAX_CONCURRENCY = 256
 NAMED_FAILURES = 5  # a fleet message names this many failed instances, then counts the rest
@@ -23,26 +23,41 @@ def run_all(targets, work, concurrency):
     Returns one result dict per target, in input order. One target's failure (an
     exception included) never stops the others; it becomes that target's failed result.
     """
-    def guarded(target):
+    def isolated(target):
         try:
-            result = work(target)
-        except ApigwRouterError as exc:
-            result = dict(exc.details, failed=True, msg=exc.msg)  # changed: what committed before it
-        except Exception as exc:  # pylint: disable=broad-except
-            # Isolation is the point of the fleet form: report, do not crash the batch. Only
-            # the type: a library's exception text may quote a request header, i.e. a credential.
-            result = dict(changed=False, failed=True,
-                          msg="unexpected %s while processing this instance (a bug in apigw.router or a library "
-                              "it uses; please report it)" % type(exc).__name__)
-        result = dict(result)
+            result = dict(work(target))
+        except Exception:  # pylint: disable=broad-except
+            # Isolation is the point of the fleet form: report, do not crash the batch.
+            result = failure()  # changed: what committed before it, when the error says so
         result.setdefault("failed", False)
         result.setdefault("changed", False)
         return dict(instance_id=target["instance_id"], **result)
 
     if len(targets) <= 1 or concurrency <= 1:
-        return [guarded(t) for t in targets]
+        return [isolated(t) for t in targets]
     with ThreadPoolExecutor(max_workers=min(concurrency, len(targets))) as pool:
-        return list(pool.map(guarded, targets))
+        return list(pool.map(isolated, targets))
+
+
+def shaped(fleet, results, message):
+    """The single form's result, or the fleet's: ``results``, ``summary`` and
+    ``message(results, summary)``."""
+    if not fleet:
+        return results[0]
+    summary = summarize(results)
+    result = dict(changed=any(r.get("changed") for r in results), failed=summary["failed"] > 0,
+                  msg=message(results, summary), results=results, summary=summary)
+    diffs = [r["diff"] for r in results if r.get("diff")]
+    if diffs:
+        result["diff"] = diffs
+    return result
+
+
+def counted(verb):
+    """The fleet message of a run that changes things: what it ``verb``, what it left, what failed."""
+    def message(results, summary):
+        return fleet_message(results, summary, verb)
+    return message
 
 
 def summarize(results):

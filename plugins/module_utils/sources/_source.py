@@ -4,12 +4,11 @@
 
 # This file is private to this collection: its API may change without notice.
 
-"""Where the API resources of etcd mode come from: ``apis``, a ``src`` file, or ListApisV2.
+"""The fixed sources of etcd mode: ``apis`` or a ``src`` file (ListApisV2 is sources/_api_source.py).
 
-A fixed source (``apis`` or ``src``) is the same for every instance: it is read, validated
-and turned into route records once (``FixedSource``), before anything is sent, and an
-instance's routes are its key prefix plus each API id. Without one, each instance's own
-APIs are read from ListApisV2 (``ManagementApiSource``). Only the shape of a file is
+A fixed source is the same for every instance: it is read, validated and turned into route
+records once (``FixedSource``), before anything is sent, and an instance's routes are its key
+prefix plus each API id. Only the shape of a file is
 checked here (a list of dicts); the fields are checked by ``_routes.build_records``,
 which names items by the same indexes.
 """
@@ -31,7 +30,6 @@ from ansible_collections.apigw.router.plugins.module_utils.common._errors import
 from ansible_collections.apigw.router.plugins.module_utils.sources import _routes
 from ansible_collections.apigw.router.plugins.module_utils.common import _validation
 from ansible_collections.apigw.router.plugins.module_utils.common._validation import check_dicts, check_list, describe
-from ansible_collections.apigw.router.plugins.module_utils.apig._router_api import RouterApi
 from ansible_collections.apigw.router.plugins.module_utils.sources._routes import DesiredRoutes, build_records
 from ansible_collections.apigw.router.plugins.module_utils.sources._cache import (
     SourceCache, code_fingerprint, default_directory)
@@ -280,24 +278,6 @@ class FileSource(FixedSource):
                 learnt[prefix] = desired.manifest_at_hand  # a wrong entry, corrected
         if learnt:
             self._cache.save(self._key, learnt)
-
-
-class ManagementApiSource(object):
-    """Each instance's own APIs, read from ListApisV2 through a ClientPool."""
-
-    from_api = True
-
-    def __init__(self, pool):
-        self.pool = pool
-
-    def routes(self, target):
-        api = RouterApi(self.pool.get(target["base_url"]), target["project_id"])
-        # list_apis returns only a listing shown complete: an incomplete one fails before any
-        # record is built, so it can never prune the routes it missed.
-        return keyed(target["routes_prefix"], build_records(api.list_apis(target["instance_id"])))
-
-    def save(self):
-        """Nothing to keep: the APIs are read afresh every run."""
 
 
 def fixed_source(params):

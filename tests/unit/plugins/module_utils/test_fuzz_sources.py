@@ -6,7 +6,7 @@
 
 test_source.py and test_routes.py fuzz the parsers and the validator one at a time. Here
 random ``apis`` values, ``src`` files, instance ids and key prefixes go through the whole
-etcd-mode path as the module runs it, ``_runner.execute(module, run_refresh)``, against an
+etcd-mode path as the module runs it, ``ApigwRouterModule(...).execute(run_etcd_sync)``, against an
 in-memory etcd that applies guarded transactions as etcd does. The properties:
 
 - the module always ends in ``exit_json`` or ``fail_json``: no other exception escapes;
@@ -28,7 +28,9 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.apigw.router.plugins.module_utils import _runner
+from ansible_collections.apigw.router.plugins.module_utils.common import _module
+from ansible_collections.apigw.router.plugins.module_utils.runs import _etcd_clients
+from ansible_collections.apigw.router.plugins.module_utils.runs._etcd_mode import run_etcd_sync
 from ansible_collections.apigw.router.plugins.module_utils.common._errors import ConflictError
 
 FUZZ = settings(max_examples=300, derandomize=True, deadline=None,
@@ -117,6 +119,13 @@ class Failed(Exception):
 
 
 class FakeModule(object):
+    """Stands for AnsibleModule under the module shell: the next one made is ``given``."""
+    given = None
+
+    @classmethod
+    def made(cls, argument_spec, **kwargs):
+        return cls.given
+
     def __init__(self, params, check_mode=False):
         self.params = params
         self.check_mode = check_mode
@@ -148,7 +157,8 @@ def etcd(monkeypatch):
         store.seed_keys = bool(made.seed)
         made.append(store)
         return store
-    monkeypatch.setattr(_runner, 'EtcdClient', build)
+    monkeypatch.setattr(_etcd_clients, 'EtcdClient', build)
+    monkeypatch.setattr(_module, 'AnsibleModule', FakeModule.made)
     return made
 
 
@@ -167,9 +177,9 @@ def params(**changes):
 
 def run_module(etcd, check_mode=False, **changes):
     """(failed, result, the fake etcd or None) of one module run, as Ansible would see it."""
-    module = FakeModule(params(**changes), check_mode=check_mode)
+    FakeModule.given = FakeModule(params(**changes), check_mode=check_mode)
     try:
-        _runner.execute(module, _runner.run_refresh)
+        _module.ApigwRouterModule({}).execute(run_etcd_sync)
     except Exited as exc:
         return False, exc.args[0], (etcd[-1] if etcd else None)
     except Failed as exc:

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.apigw.router.plugins.module_utils import _runner
+from ansible_collections.apigw.router.plugins.module_utils.runs._etcd_targets import resolve_etcd_targets
 from ansible_collections.apigw.router.plugins.module_utils.apig._endpoints import check_region, cloud_of
 from ansible_collections.apigw.router.plugins.module_utils.common._errors import EtcdError, ValidationError
 from ansible_collections.apigw.router.plugins.module_utils.etcd._client import EtcdClient, parse_endpoint
@@ -160,40 +160,13 @@ def _etcd_run_params(**overrides):
 
 
 def test_resolve_targets_splits_etcd_user_top_level_and_per_item():
-    _fleet, [single] = _runner.resolve_targets(_etcd_run_params(etcd_user="root:%s" % PW), False, etcd=True)
+    _fleet, [single] = resolve_etcd_targets(_etcd_run_params(etcd_user="root:%s" % PW), False)
     assert (single["etcd"]["etcd_user"], single["etcd"]["etcd_password"]) == ("root", PW)
-    _fleet, targets = _runner.resolve_targets(_etcd_run_params(
+    _fleet, targets = resolve_etcd_targets(_etcd_run_params(
         instance_id=None, etcd_user="root:%s" % PW, etcd_password="explicit",
-        instances=[dict(instance_id="a"), dict(instance_id="b", etcd_user="ops:item-pw")]), False, etcd=True)
+        instances=[dict(instance_id="a"), dict(instance_id="b", etcd_user="ops:item-pw")]), False)
     assert [(t["etcd"]["etcd_user"], t["etcd"]["etcd_password"]) for t in targets] == [
         ("root", "explicit"), ("ops", "item-pw")]
-
-
-class FakeModule(object):
-    check_mode, _diff = False, False
-
-    def __init__(self, params):
-        self.params = params
-        self.no_log_values = set()
-        self.warnings = []
-
-    def warn(self, msg):
-        self.warnings.append(msg)
-
-    def exit_json(self, **kwargs):
-        raise SystemExit(("exit", kwargs))
-
-    def fail_json(self, **kwargs):
-        raise SystemExit(("fail", kwargs))
-
-
-def test_execute_masks_hidden_values_and_warns_about_plain_http():
-    module = FakeModule(dict(mode="etcd", etcd_user="root:%s" % PW, etcd_password=None,
-                             etcd_endpoints=["http://10.0.0.9:2379"]))
-    with pytest.raises(SystemExit):
-        _runner.execute(module, lambda params, check_mode, diff: dict(changed=False))
-    assert PW in module.no_log_values
-    assert len(module.warnings) == 1 and "etcd_user" in module.warnings[0] and PW not in module.warnings[0]
 
 
 # ---- passwords over plain http ------------------------------------------------------------------

@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 from ansible_collections.apigw.router.plugins.module_utils.common._errors import (
     IncompleteListingError, MissingLibraryError, ValidationError)
 from ansible_collections.apigw.router.plugins.module_utils.apig import _router_api
-from ansible_collections.apigw.router.plugins.module_utils.sources import _source
+from ansible_collections.apigw.router.plugins.module_utils.sources import _api_source, _source
 from ansible_collections.apigw.router.plugins.module_utils.sources._routes import build_records
+from ansible_collections.apigw.router.plugins.module_utils.sources._api_source import ManagementApiSource
 from ansible_collections.apigw.router.plugins.module_utils.sources._source import (
-    ManagementApiSource,
     apis_from_param,
     fixed_source,
     load_src,
@@ -310,6 +310,8 @@ def test_fixed_source_from_the_option_and_none_for_listapis():
 
 def test_management_api_source_reads_each_instance():
     class Pool(object):
+        transport = auth = None  # only a project lookup would use them: these targets have their project
+
         def __init__(self):
             self.asked = []
 
@@ -331,14 +333,46 @@ def test_management_api_source_reads_each_instance():
     assert pool.asked[0] == "https://apig" and pool.asked[1] == ("i9", "p1", 0)
 
 
+def test_management_api_source_looks_up_the_project_of_a_target_without_one(monkeypatch):
+    asked = []
+
+    class Lookup(object):
+        def __init__(self, transport, auth):
+            asked.append((transport, auth))
+
+        def of(self, target):
+            return dict(target, project_id=target["project_id"] or "proj-" + target["region"])
+
+    class Pool(object):
+        transport, auth = "the transport", "the auth"
+
+        def get(self, base_url):
+            return self
+
+        def call(self, method, segments, what, project_id, query=None, **kwargs):
+            asked.append(project_id)
+            return self
+
+        def json(self, what):
+            return {"total": len(APIS), "apis": APIS}
+
+    monkeypatch.setattr(_api_source, "ProjectLookup", Lookup)
+    source = ManagementApiSource(Pool())
+    for project_id in (None, "own"):
+        source.routes(dict(instance_id="i9", project_id=project_id, region="cn-north-4", base_url="https://apig",
+                           routes_prefix="/k/i9/apis/"))
+    assert asked == [("the transport", "the auth"), "proj-cn-north-4", "own"]
+
+
 def test_management_api_source_builds_nothing_from_a_listing_that_never_adds_up(monkeypatch):
     """A listing that stops short of its total, every time: no record is built, so a sync has
     nothing to plan with (and nothing to prune)."""
     built = []
-    monkeypatch.setattr(_source, "build_records", lambda apis: built.append(apis) or {})
+    monkeypatch.setattr(_api_source, "build_records", lambda apis: built.append(apis) or {})
     monkeypatch.setattr(_router_api, "LISTING_PAUSE", 0.0)
 
     class Pool(object):
+        transport = auth = None  # only a project lookup would use them: these targets have their project
         offsets = []
 
         def get(self, base_url):

@@ -8,7 +8,27 @@ import pytest
 
 from ansible_collections.apigw.router.plugins.module_utils.apig import _http_client
 from ansible_collections.apigw.router.plugins.module_utils.common._errors import ValidationError
-from ansible_collections.apigw.router.plugins.module_utils._runner import resolve_targets, run_api_refresh
+from ansible_collections.apigw.router.plugins.module_utils.apig._projects import ProjectLookup
+from ansible_collections.apigw.router.plugins.module_utils.common import _module
+from ansible_collections.apigw.router.plugins.module_utils.runs import _api_mode, _etcd_clients, _etcd_mode, _info
+from ansible_collections.apigw.router.plugins.module_utils.runs._targets import resolve_targets
+
+
+def run_api_refresh(params, check_mode=False, diff=False):
+    return _api_mode.run_api_refresh(params, check_mode, diff, _no_warning)
+
+
+def run_etcd_sync(params, check_mode=False, diff=False):
+    return _etcd_mode.run_etcd_sync(params, check_mode, diff, _no_warning)
+
+
+def run_info(params, check_mode=False, diff=False, warn=None):
+    # etcd_params gives apis, which info without compare warns about (see the last test).
+    return _info.run_info(params, check_mode, diff, warn or (lambda warning: None))
+
+
+def _no_warning(warning):
+    raise AssertionError("unexpected warning: %s" % warning)
 
 
 def params(**overrides):
@@ -82,7 +102,6 @@ def test_fleet_overrides():
 
 # --- etcd mode and info: sources, prefixes, unexpected exceptions ------------------------
 
-from ansible_collections.apigw.router.plugins.module_utils import _runner  # noqa: E402
 from ansible_collections.apigw.router.plugins.module_utils.sources._routes import build_records  # noqa: E402
 
 APIS = [dict(id="a%d" % i, name="n", req_method="GET", req_uri="/x%d" % i, run_env_id="e1",
@@ -121,8 +140,8 @@ def fake_etcd(monkeypatch):
         synced.append((client, instance_id, desired, kwargs))
         return dict(changed=True, msg="synced %s" % instance_id)
 
-    monkeypatch.setattr(_runner, "EtcdClient", FakeEtcd)
-    monkeypatch.setattr(_runner, "sync", fake_sync)
+    monkeypatch.setattr(_etcd_clients, "EtcdClient", FakeEtcd)
+    monkeypatch.setattr(_etcd_mode, "sync", fake_sync)
     return synced
 
 
@@ -132,7 +151,7 @@ def test_fixed_source_is_built_once_and_keyed_by_each_instance_prefix(fake_etcd,
     real = _source.build_records
     monkeypatch.setattr(_source, "build_records", lambda apis: built.append(1) or real(apis))
     two = [dict(instance_id="i1"), dict(instance_id="i2")]
-    result = _runner.run_etcd_sync(etcd_params(instance_id=None, instances=two))
+    result = run_etcd_sync(etcd_params(instance_id=None, instances=two))
     assert built == [1]
     records = build_records(APIS)
     for (_client, instance_id, desired, _kwargs) in fake_etcd:
@@ -143,7 +162,7 @@ def test_fixed_source_is_built_once_and_keyed_by_each_instance_prefix(fake_etcd,
 
 def test_a_bad_fixed_source_is_refused_before_etcd_is_touched(fake_etcd):
     with pytest.raises(ValidationError, match="apis\\[1\\]"):
-        _runner.run_etcd_sync(etcd_params(apis=[APIS[0], dict(APIS[1], req_uri="no-slash")]))
+        run_etcd_sync(etcd_params(apis=[APIS[0], dict(APIS[1], req_uri="no-slash")]))
     assert FakeEtcd.made == [] and fake_etcd == []
 
 
@@ -152,41 +171,42 @@ def test_unexpected_exception_keeps_its_traceback_but_not_its_text(fake_etcd, mo
         # Built at run time: the traceback shows source lines, and a literal would be one.
         raise KeyError("-".join(("SECRET", "IN", "TEXT")))
 
-    monkeypatch.setattr(_runner, "sync", broken)
+    monkeypatch.setattr(_etcd_mode, "sync", broken)
     for overrides in (dict(), dict(instance_id=None, instances=[dict(instance_id="i1"), dict(instance_id="i2")])):
-        result = _runner.run_etcd_sync(etcd_params(**overrides))
+        result = run_etcd_sync(etcd_params(**overrides))
         single = result if "results" not in result else result["results"][0]
-        assert single["failed"] and single["msg"].startswith("unexpected KeyError at test_runner.py line")
+        assert single["failed"] and single["msg"].startswith("unexpected KeyError at test_runs.py line")
         assert "Traceback (most recent call last)" in single["exception"] and "in broken" in single["exception"]
         assert "SECRET-IN-TEXT" not in repr(result)
 
 
-def test_execute_turns_an_unexpected_exception_into_a_failure_with_traceback():
+def test_the_module_shell_turns_an_unexpected_exception_into_a_failure_with_traceback(monkeypatch):
     class Module(object):
         params, check_mode, _diff, no_log_values = {}, False, False, set()
 
         def fail_json(self, **kwargs):
             raise SystemExit(kwargs)
 
-    def runner(params, check_mode, diff):
+    def runner(params, check_mode, diff, warn):
         return {}["missing"]
 
+    monkeypatch.setattr(_module, "AnsibleModule", lambda argument_spec, **kwargs: Module())
     with pytest.raises(SystemExit) as exc:
-        _runner.execute(Module(), runner)
+        _module.ApigwRouterModule({}).execute(runner)
     failure = exc.value.args[0]
-    assert failure["msg"].startswith("unexpected KeyError at test_runner.py line") and "'missing'" not in failure["msg"]
+    assert failure["msg"].startswith("unexpected KeyError at test_runs.py line") and "'missing'" not in failure["msg"]
     assert "in runner" in failure["exception"]
 
 
 def test_info_has_its_own_wording(fake_etcd, monkeypatch):
     answers = {"i1": dict(count=3, in_sync=True, drift=dict(create=[], update=[], delete=[])),
                "i2": dict(count=2, in_sync=False, drift=dict(create=["a2"], update=[], delete=[]))}
-    monkeypatch.setattr(_runner, "inspect", lambda client, instance_id, *a, **k: dict(answers[instance_id]))
+    monkeypatch.setattr(_info, "inspect", lambda client, instance_id, *a, **k: dict(answers[instance_id]))
     fleet = dict(instance_id=None, instances=[dict(instance_id="i1"), dict(instance_id="i2")], compare=True)
-    result = _runner.run_info(etcd_params(**fleet))
+    result = run_info(etcd_params(**fleet))
     assert result["msg"] == "2 instance(s) read: 5 route(s), 1 in sync, 1 drifting, 0 failed"
     assert result["changed"] is False and "changed" not in result["msg"]
-    result = _runner.run_info(etcd_params(fail_on_drift=True, **fleet))
+    result = run_info(etcd_params(fail_on_drift=True, **fleet))
     assert result["failed"] and result["msg"] == (
         "2 instance(s) read: 5 route(s), 1 in sync, 1 drifting, 1 failed; failed: i2 (drift on instance i2: "
         "a sync would create 1, update 0 and delete 0 route(s))")
@@ -238,8 +258,8 @@ def test_a_bad_item_is_named(item, message):
 def test_project_lookup_once_per_region_in_the_fleet(monkeypatch):
     lookups, refreshed = [], []
 
-    class Lookup(object):
-        def __init__(self, transport, auth):
+    class Lookup(ProjectLookup):
+        def __init__(self, transport, auth):  # pylint: disable=super-init-not-called
             self.known = {}
 
         def project_id(self, region, iam_endpoint):
@@ -252,8 +272,8 @@ def test_project_lookup_once_per_region_in_the_fleet(monkeypatch):
         refreshed.append((instance_id, api.project_id))
         return dict(changed=True)
 
-    monkeypatch.setattr(_runner, "ProjectLookup", Lookup)
-    monkeypatch.setattr(_runner, "refresh_instance", refresh)
+    monkeypatch.setattr(_api_mode, "ProjectLookup", Lookup)
+    monkeypatch.setattr(_api_mode, "refresh_instance", refresh)
     result = run_api_refresh(params(instance_id=None, project_id=None, endpoint=None, region="cn-north-4",
                                     concurrency=1, instances=[
                                         dict(instance_id="a"), dict(instance_id="b", region="cn-east-3"),
@@ -267,7 +287,7 @@ def test_project_lookup_once_per_region_in_the_fleet(monkeypatch):
 def test_one_etcd_client_per_distinct_connection_all_closed(fake_etcd):
     tls = dict(etcd_endpoints=["https://c:2379"], etcd_ca_cert="/ca", etcd_client_cert="/cert",
                etcd_client_key="/key", etcd_user="u", etcd_password="pw")
-    _runner.run_etcd_sync(etcd_params(instance_id=None, instances=[
+    run_etcd_sync(etcd_params(instance_id=None, instances=[
         dict(instance_id="a1"), dict(instance_id="b1", etcd_endpoints=["http://b:2379"]),
         dict(instance_id="c1", **tls), dict(instance_id="a2", key_prefix="/other"),
         dict(instance_id="b2", etcd_endpoints=["http://b:2379"]), dict(instance_id="c2", **tls)]))
@@ -290,9 +310,9 @@ def test_a_bad_etcd_connection_names_the_item_and_closes_the_others(monkeypatch,
                 raise EtcdError("etcd_client_cert and etcd_client_key must be given together")
             FakeEtcd.__init__(self, endpoints, **kwargs)
 
-    monkeypatch.setattr(_runner, "EtcdClient", Picky)
+    monkeypatch.setattr(_etcd_clients, "EtcdClient", Picky)
     with pytest.raises(EtcdError, match="instances\\[1\\]: etcd_client_cert and etcd_client_key"):
-        _runner.run_etcd_sync(etcd_params(instance_id=None, instances=[
+        run_etcd_sync(etcd_params(instance_id=None, instances=[
             dict(instance_id="a1"), dict(instance_id="b1", etcd_endpoints=["https://b:2379"], etcd_client_cert="/c")]))
     assert [c.closed for c in FakeEtcd.made] == [True] and fake_etcd == []
 
@@ -304,7 +324,7 @@ def test_a_bad_etcd_connection_names_the_item_and_closes_the_others(monkeypatch,
 def test_a_bad_etcd_item_is_refused_before_any_client(fake_etcd, item, message):
     with pytest.raises(ValidationError, match=message):
         items = [dict(instance_id="a1"), dict(instance_id="b1", **item)]
-        _runner.run_etcd_sync(etcd_params(instance_id=None, instances=items))
+        run_etcd_sync(etcd_params(instance_id=None, instances=items))
     assert FakeEtcd.made == []
 
 
@@ -324,7 +344,7 @@ def test_a_bad_etcd_item_is_refused_before_any_client(fake_etcd, item, message):
     ([dict(instance_id="X", key_prefix="/nest"),
       dict(instance_id="Y", key_prefix="/nest/X/apis", etcd_endpoints=["http://other:2379"])], None),
 ])
-@pytest.mark.parametrize("run", [_runner.run_etcd_sync, _runner.run_info])
+@pytest.mark.parametrize("run", [run_etcd_sync, run_info])
 def test_nested_key_spaces_on_one_cluster_are_refused_before_any_client(fake_etcd, items, refused, run):
     if refused is None:
         run(etcd_params(instance_id=None, instances=items))
@@ -343,7 +363,7 @@ def test_nested_key_spaces_are_found_among_many_targets(fake_etcd):
     items = [dict(instance_id="i%04d" % n) for n in range(2000)]
     items.append(dict(instance_id="late", key_prefix="/apig/router/i1234/apis"))
     with pytest.raises(ValidationError, match="instances\\[1234\\] \\(instance i1234\\) and instances\\[2000\\]"):
-        _runner.run_etcd_sync(etcd_params(instance_id=None, instances=items))
+        run_etcd_sync(etcd_params(instance_id=None, instances=items))
 
 
 def test_each_result_names_its_etcd_endpoints_and_their_origin(fake_etcd, monkeypatch):
@@ -356,9 +376,9 @@ def test_each_result_names_its_etcd_endpoints_and_their_origin(fake_etcd, monkey
             raise EtcdError("unreachable")
         return dict(changed=True, msg="synced", diff=dict(before={}, after={"k": "v"}))
 
-    monkeypatch.setattr(_runner, "sync", fake_sync)
-    result = _runner.run_etcd_sync(etcd_params(etcd_endpoints=None, instance_id=None,
-                                               instances=[dict(instance_id="a1"), failing]), diff=True)
+    monkeypatch.setattr(_etcd_mode, "sync", fake_sync)
+    result = run_etcd_sync(etcd_params(etcd_endpoints=None, instance_id=None,
+                                       instances=[dict(instance_id="a1"), failing]), diff=True)
     first, second = result["results"]
     assert (first["etcd_endpoints"], first["etcd_endpoints_from"]) == (["http://env-a:2379", "http://env-b:2379"], "env")
     assert first["diff"]["before_header"] == first["diff"]["after_header"] == (
@@ -369,8 +389,7 @@ def test_each_result_names_its_etcd_endpoints_and_their_origin(fake_etcd, monkey
 
 def test_info_warns_about_a_source_it_ignores(fake_etcd, monkeypatch):
     warned = []
-    monkeypatch.setattr(_runner, "warn", warned.append)
-    monkeypatch.setattr(_runner, "inspect", lambda *a, **k: dict(count=0, manifest=None, revision=1))
-    result = _runner.run_info(etcd_params(src="/nowhere.json", apis=None))
+    monkeypatch.setattr(_info, "inspect", lambda *a, **k: dict(count=0, manifest=None, revision=1))
+    result = run_info(etcd_params(src="/nowhere.json", apis=None), warn=warned.append)
     assert warned == ["src is ignored without compare: true (only a drift check reads a source)"]
     assert (result["etcd_endpoints"], result["etcd_endpoints_from"]) == (["http://127.0.0.1:1"], "option")
