@@ -193,17 +193,17 @@ class EtcdSection:
                      title='Targets (etcd fleet, %d x %d)' % (d['instances'], d['routes']), left=(0, 3)))
 
     def one_size(self, cluster, endpoint, n):
-        from ansible_collections.apigw.router.plugins.module_utils.sources._routes import desired_routes
+        from ansible_collections.apigw.router.plugins.module_utils.sources._routes import build_records
         args, ctx = self.args, self.ctx
         apis = datagen.generate(n)
         src = ctx.workdir / ('apis-%d.json' % n)
         src.write_text(json.dumps(datagen.page(apis)), encoding='utf-8')
-        desired = desired_routes(apis, '/p', INSTANCE)
-        kv = [[key[len('/p'):], value.decode('utf-8')] for key, value in sorted(desired.items())]
+        records = build_records(apis)
+        kv = [['/%s/apis/%s' % (INSTANCE, api_id), value.decode('utf-8')] for api_id, value in sorted(records.items())]
         kv_file = ctx.workdir / ('kv-%d.json' % n)
         kv_file.write_text(json.dumps(kv), encoding='utf-8')
-        record_bytes = statistics.mean(len(v) for v in desired.values())
-        del apis, desired, kv
+        record_bytes = statistics.mean(len(v) for v in records.values())
+        del apis, records, kv
         per_key_n = n if n <= args.per_key_max else min(n, args.per_key_subset)
         data = OrderedDict(
             routes=n, src_bytes=src.stat().st_size, mean_record_bytes=record_bytes, per_key_measured=per_key_n,

@@ -333,7 +333,7 @@ def _galaxy(command, env, ref, timeout):
 
 def import_module_utils(*names):
     """The first of ``names`` (under ``plugins.module_utils``) that the collection on ``sys.path``
-    has: module_utils was flat up to 0.2.0 (``_routes``), then grouped (``sources._routes``)."""
+    has: module_utils was flat in 0.1.0 and 0.2.0 (``_routes``), then grouped (``sources._routes``)."""
     for name in names:
         try:
             return importlib.import_module('ansible_collections.apigw.router.plugins.module_utils.' + name)

@@ -78,7 +78,7 @@ _identifier_match = IDENTIFIER_RE.match
 # One encoder for every call: json.dumps with these options would build a new one each time.
 # Its encode() keeps no state between calls, so it is safe to share between threads.
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-# The same without sorting or the cycle check, for the records _record builds only: their
+# The same without sorting or the cycle check, for the records _item builds only: their
 # dicts are filled in sorted key order and hold nothing but fresh dicts and lists, str, int
 # and bool, so the bytes are canonical_json's (the golden test pins this).
 _RECORD_ENCODER = json.JSONEncoder(sort_keys=False, separators=(",", ":"), ensure_ascii=False,
@@ -275,7 +275,13 @@ def _backend(value, name, problems, api):
         problems.append("backend_api must be a dict, got %s" % describe(value))
         return _OMIT
     # every backend field is optional: whether the API is published does not matter
-    return _record(_BACKEND_FIELDS, _BACKEND_SEGMENTS, value, problems, False) or _OMIT
+    before = len(problems)
+    record = {}
+    _fill(_BACKEND_KEYED, value, problems, False, record)
+    if len(problems) != before:
+        _in_table_order(_BACKEND_FIELDS, value, problems, False, before)
+        return _OMIT
+    return record or _OMIT
 
 
 # ---------------------------------------------------------------------------
@@ -303,31 +309,18 @@ _API_FIELDS = (
     ("envs", "run_env_id", "run_env_id", _envs, _OPTIONAL),
     ("backend", "backend_api", "backend_api", _backend, _OPTIONAL),
 )
-_BACKEND_FIELDS = (
-    ("req_protocol", "req_protocol", "backend_api.req_protocol", _string, _OPTIONAL),
-    ("req_method", "req_method", "backend_api.req_method", _method, _OPTIONAL),
-    ("req_uri", "req_uri", "backend_api.req_uri", _uri, _OPTIONAL),
-    ("url_domain", "url_domain", "backend_api.url_domain", _string, _OPTIONAL),
-    ("timeout", "timeout", "backend_api.timeout", _integer, _OPTIONAL),
-    ("retry_count", "retry_count", "backend_api.retry_count", _integer, _OPTIONAL),
-)
+# backend_api's fields keep their names in the record; all are optional.
+_BACKEND_FIELDS = tuple((field, field, "backend_api." + field, check, _OPTIONAL) for field, check in (
+    ("req_protocol", _string), ("req_method", _method), ("req_uri", _uri), ("url_domain", _string),
+    ("timeout", _integer), ("retry_count", _integer)))
 _MISSING = {_PUBLISHED: " is missing (required for a published API)", _ALWAYS: " is missing"}
 
 
-def _segments(rows, constants):
-    """``rows`` and ``constants`` ({key: value}) in sorted key order, as (rows, constant or None)
-    pairs: each run of rows followed by the constant whose key comes next."""
-    segments = []
-    keyed = sorted(rows)
-    for key in sorted(constants):
-        segments.append((tuple(row for row in keyed if row[0] < key), (key, constants[key])))
-        keyed = [row for row in keyed if row[0] > key]
-    segments.append((tuple(keyed), None))
-    return tuple(segments)
-
-
-_API_SEGMENTS = _segments(_API_FIELDS, {"schema": SCHEMA})
-_BACKEND_SEGMENTS = _segments(_BACKEND_FIELDS, {})
+# The same rows in record key order, to fill records in: _RECORD_ENCODER does not sort. A
+# record's constants go between them (a published API's "schema" after "req_uri").
+_API_BEFORE_SCHEMA = tuple(row for row in sorted(_API_FIELDS) if row[0] < "schema")
+_API_AFTER_SCHEMA = tuple(row for row in sorted(_API_FIELDS) if row[0] > "schema")
+_BACKEND_KEYED = tuple(sorted(_BACKEND_FIELDS))
 
 
 def _fill(rows, obj, problems, published, record):
@@ -345,26 +338,14 @@ def _fill(rows, obj, problems, published, record):
                 record[key] = value
 
 
-def _record(rows, segments, obj, problems, published):
-    """The record that the table ``rows`` (its ``segments``) builds from dict ``obj``, or None
-    after appending the problems of ``obj``.
+def _in_table_order(rows, obj, problems, published, before):
+    """Replaces the problems from ``before`` on by those ``rows`` find in table order.
 
-    The record is filled in sorted key order, so that _RECORD_ENCODER, which does not sort,
-    writes canonical_json's bytes. Problems are reported in table order: a record with
-    problems is checked again in that order (the checks are pure), and only that pass's
-    problems are kept.
+    Records are filled in key order; a record with problems is checked again (the checks
+    are pure) so that its problems are reported in the order of the table.
     """
-    before = len(problems)
-    record = {}
-    for keyed_rows, constant in segments:
-        _fill(keyed_rows, obj, problems, published, record)
-        if constant is not None:
-            record[constant[0]] = constant[1]
-    if len(problems) == before:
-        return record
     del problems[before:]
     _fill(rows, obj, problems, published, {})
-    return None
 
 
 def _item(index, api, problems):
@@ -378,8 +359,12 @@ def _item(index, api, problems):
         return None
     before = len(problems)
     published = api.get("run_env_id") not in (None, "")
-    record = _record(_API_FIELDS, _API_SEGMENTS, api, problems, published)
-    if record is None:
+    record = {}
+    _fill(_API_BEFORE_SCHEMA, api, problems, published, record)
+    record["schema"] = SCHEMA
+    _fill(_API_AFTER_SCHEMA, api, problems, published, record)
+    if len(problems) != before:
+        _in_table_order(_API_FIELDS, api, problems, published, before)
         label = _label(index, api)
         problems[before:] = ["%s: %s" % (label, p) for p in problems[before:]]
         return None
