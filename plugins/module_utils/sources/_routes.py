@@ -234,15 +234,9 @@ def _envs(value, name, problems, api):
     names = _env_parts(names, "run_env_name", len(ids), problems)
     publish_ids = _env_parts(publish_ids, "publish_id", len(ids), problems)
     paired = names is not _OMIT and publish_ids is not _OMIT
-    seen = set()
-    for env_id in ids:
-        if not _identifier_match(env_id):
-            problems.append("run_env_id part %s is not a valid environment id" % describe(env_id))
-            paired = False
-        elif env_id in seen:
-            problems.append("run_env_id names environment %s twice" % env_id)
-            paired = False
-        seen.add(env_id)
+    # one valid id, the common case, cannot repeat: only the others need the full check
+    if (len(ids) > 1 or not _identifier_match(value)) and not _distinct_env_ids(ids, problems):
+        return _OMIT
     if not paired:
         return _OMIT
     envs = []
@@ -256,6 +250,21 @@ def _envs(value, name, problems, api):
     if len(envs) > 1:
         envs.sort(key=_env_id)
     return envs
+
+
+def _distinct_env_ids(ids, problems):
+    """True if every id is an environment id and none repeats; else appends why."""
+    ok = True
+    seen = set()
+    for env_id in ids:
+        if not _identifier_match(env_id):
+            problems.append("run_env_id part %s is not a valid environment id" % describe(env_id))
+            ok = False
+        elif env_id in seen:
+            problems.append("run_env_id names environment %s twice" % env_id)
+            ok = False
+        seen.add(env_id)
+    return ok
 
 
 def _env_parts(text, source, count, problems):
