@@ -355,7 +355,7 @@ class EtcdSection:
 
         # Targets (issue 11), at every target size run: figures beyond the ping playbook (the
         # floor of any module task), judged on the headline figures; the medians are shown too.
-        rows, targets, checks = [], [], []
+        rows, checks = [], []
         for n in TARGET_SIZES:
             d = results.get(n)
             if not d:
@@ -382,14 +382,10 @@ class EtcdSection:
                                (L['etcd3']['cold'].median - ping.median) / (L['pyetcd']['cold'].median - ping.median),
                                T_ETCD3_RATIO, '%.2fx'))
         for n, lib, what, value, median, limit, fmt in checks:
-            ok = value <= limit
-            rows.append(['%d' % n, lib, what, fmt % value, fmt % median, verdict(ok)])
-            targets.append({'routes': n, 'library': lib, 'target': '%d routes: %s' % (n, what), 'value': value,
-                            'median': median, 'limit': limit, 'met': ok, 'stat': STAT['name']})
-            if not ok:
-                self.ctx.missed.append(SECTION)
+            entry = self.ctx.target(SECTION, '%d routes: %s' % (n, what), value, median, value <= limit,
+                                    routes=n, library=lib, limit=limit)
+            rows.append(['%d' % n, lib, what, fmt % value, fmt % median, verdict(entry['met'])])
         print()
         print(render(['routes', 'library', 'target', 'measured (%s)' % STAT['name'], 'median', 'verdict'], rows,
                      title='Targets (etcd)%s' % ('' if rows else ': none of %s routes in --sizes, not evaluated'
                                                  % ', '.join(str(n) for n in TARGET_SIZES)), left=(0, 1, 2, 5)))
-        self.ctx.report.setdefault('targets', []).extend(dict(t, section='etcd') for t in targets)

@@ -124,6 +124,11 @@ def render(headers, rows, title=None, left=(0,)):
     return '\n'.join(out)
 
 
+def int_list(text):
+    """'16,64' -> [16, 64] (an argparse type)."""
+    return [int(x) for x in text.split(',') if x.strip()]
+
+
 def verdict(ok):
     if ok is None:
         return 'n/a'
