@@ -55,12 +55,16 @@ def _worker(args):
     from common import import_module_utils
     routes = import_module_utils('sources._routes', '_routes')
     out = {}
-    records = routes.build_records(apis(args.routes))
+    source = apis(args.routes)
     instances = ['%s-%d' % (args.case, n) for n in range(args.instances)]
     # Route records are built before the clock starts: this measures etcd work (the records
     # builder has its own benchmark).
-    desired = dict((name, dict((routes.routes_prefix(PREFIX, name) + api_id, value)
-                               for api_id, value in records.items())) for name in instances)
+    if hasattr(routes, 'build_records'):
+        records = routes.build_records(source)
+        desired = dict((name, dict((routes.routes_prefix(PREFIX, name) + api_id, value)
+                                   for api_id, value in records.items())) for name in instances)
+    else:  # 0.1.0
+        desired = dict((name, routes.desired_routes(source, PREFIX, name)) for name in instances)
     start = time.perf_counter()
     if args.case.startswith('raw'):
         if args.library == 'etcd3':
@@ -128,8 +132,8 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.worker:
         return _worker(args)
+    from common import collection_at  # first: it puts tests/support on sys.path
     from apigw_support.etcd import etcd_single
-    from common import collection_at
     trees = [('now', os.path.join(REPO, 'build', 'dev'))]
     tmp = tempfile.mkdtemp(prefix='bench-etcd-')
     if args.old_ref:

@@ -37,11 +37,12 @@ def _worker(tree, size):
     from common import import_module_utils
     routes = import_module_utils("sources._routes", "_routes")
     apis = datagen.generate(size)
-    if hasattr(routes, "build_records"):
+    def build():
+        if not hasattr(routes, "build_records"):  # 0.1.0
+            return routes.desired_routes(apis, PREFIX, INSTANCE)
         prefix = routes.routes_prefix(PREFIX, INSTANCE)
-        build = lambda: dict((prefix + api_id, value) for api_id, value in routes.build_records(apis).items())
-    else:  # 0.1.0
-        build = lambda: routes.desired_routes(apis, PREFIX, INSTANCE)
+        return dict((prefix + api_id, value) for api_id, value in routes.build_records(apis).items())
+
     gc.collect()
     figures = {}
     wall, cpu = time.perf_counter(), time.process_time()

@@ -84,6 +84,7 @@ _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=
 _RECORD_ENCODER = json.JSONEncoder(sort_keys=False, separators=(",", ":"), ensure_ascii=False,
                                    allow_nan=False, check_circular=False)
 
+
 def canonical_json(obj):
     """The one byte form of ``obj``: sorted keys, no whitespace, UTF-8 (not \\u-escaped)."""
     return _ENCODER.encode(obj).encode("utf-8")

@@ -104,4 +104,3 @@ def test_malformed_messages_are_frozen(name, apis):
             route_record(apis[0])
         assert exc.value.msg == line["route_record"]["msg"]
         assert exc.value.details == line["route_record"]["details"]
-
