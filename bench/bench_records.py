@@ -37,6 +37,7 @@ def _worker(tree, size):
     from common import import_module_utils
     routes = import_module_utils("sources._routes", "_routes")
     apis = datagen.generate(size)
+
     def build():
         if not hasattr(routes, "build_records"):  # 0.1.0
             return routes.desired_routes(apis, PREFIX, INSTANCE)
