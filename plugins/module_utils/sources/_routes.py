@@ -230,26 +230,37 @@ def _envs(value, name, problems, api):
             or names is not None and _string(names, "run_env_name", problems) is _OMIT
             or publish_ids is not None and _string(publish_ids, "publish_id", problems) is _OMIT):
         return _OMIT
-    ids = value.split("|")
     # An absent (None or "") name or publish id is left out of every entry.
+    names = names or None
+    publish_ids = publish_ids or None
+    if "|" in value or (names is not None and "|" in names) or (publish_ids is not None and "|" in publish_ids):
+        return _several_envs(value.split("|"), names, publish_ids, problems)
+    # one environment, the common case: nothing to split or pair, and one id cannot repeat
+    if not _identifier_match(value):
+        _distinct_env_ids((value,), problems)  # words the problem
+        return _OMIT
+    return [_env(value, names, publish_ids)]
+
+
+def _env(env_id, name, publish_id):
+    """One entry of ``envs``, its keys in sorted order (see _RECORD_ENCODER)."""
+    env = {"id": env_id}
+    if name is not None:
+        env["name"] = name
+    if publish_id is not None:
+        env["publish_id"] = publish_id
+    return env
+
+
+def _several_envs(ids, names, publish_ids, problems):
+    """``envs`` of '|'-separated ids, names and publish ids (None when absent), sorted by id."""
     names = _env_parts(names, "run_env_name", len(ids), problems)
     publish_ids = _env_parts(publish_ids, "publish_id", len(ids), problems)
     paired = names is not _OMIT and publish_ids is not _OMIT
-    # one valid id, the common case, cannot repeat: only the others need the full check
-    if (len(ids) > 1 or not _identifier_match(value)) and not _distinct_env_ids(ids, problems):
+    if not _distinct_env_ids(ids, problems) or not paired:
         return _OMIT
-    if not paired:
-        return _OMIT
-    envs = []
-    for i, env_id in enumerate(ids):
-        env = {"id": env_id}  # keys in sorted order, see _RECORD_ENCODER
-        if names:
-            env["name"] = names[i]
-        if publish_ids:
-            env["publish_id"] = publish_ids[i]
-        envs.append(env)
-    if len(envs) > 1:
-        envs.sort(key=_env_id)
+    envs = [_env(env_id, names and names[i], publish_ids and publish_ids[i]) for i, env_id in enumerate(ids)]
+    envs.sort(key=_env_id)
     return envs
 
 
@@ -270,7 +281,7 @@ def _distinct_env_ids(ids, problems):
 
 def _env_parts(text, source, count, problems):
     """The '|'-separated parts of ``text`` (None when it is absent), or _OMIT when they are not ``count``."""
-    if not text:
+    if text is None:
         return None
     parts = text.split("|")
     if len(parts) != count:
