@@ -4,9 +4,8 @@
 
 """Section ``baseline``: the same playbooks against two versions of the collection, in one run.
 
-``--baseline REF`` (a commit, tag or branch; default the 0.1.0 commit) is built from git
-(``git archive`` of REF, ``ansible-galaxy collection build`` and ``install``) into
-``build/baseline/<commit>/collections``, once: a later run reuses it. The current version is
+``--baseline REF`` (a commit, tag or branch; default the 0.1.0 commit) is installed from git by
+``common.collection_at`` (once per commit: a later run reuses it). The current version is
 this run's copy of ``build/collections`` (what ``hack/bootstrap.sh`` installed from the
 work tree). Both run the same scenarios on the same etcd and simulator, interleaved in every
 repetition (the order alternates), so the load of the machine weighs on both alike:
@@ -23,19 +22,13 @@ failing version cannot look fast.
 from __future__ import absolute_import, division, print_function
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
 from collections import OrderedDict
-from pathlib import Path
 
 import datagen
 from apigw_support.simulator import Simulator
 from bench_fleet import simulator_config
-from common import (INSTANCE, MODULE, PROJECT, REPO, STAT, TOKEN, BenchError, Series, etcd_server, key_count, log,
-                    render, wipe)
+from common import (INSTANCE, MODULE, PROJECT, STAT, TOKEN, BenchError, Series, collection_at, etcd_server,
+                    key_count, log, render, wipe)
 
 SECTION = 'baseline'
 HELP = 'the same playbooks against a baseline version (--baseline REF) and the current one, side by side'
@@ -43,7 +36,6 @@ DEFAULT = False
 ORDER = 30
 
 BASELINE_REF = '86532b0'  # 0.1.0
-BASELINE_DIR = REPO / 'build' / 'baseline'
 
 
 def add_arguments(parser):
@@ -55,63 +47,13 @@ def add_arguments(parser):
                         help='build and install the baseline collection, print where, and measure nothing')
 
 
-def git(*args):
-    proc = subprocess.run(['git'] + list(args), cwd=str(REPO), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          check=False)
-    if proc.returncode != 0:
-        raise BenchError('git %s: %s' % (' '.join(args), proc.stderr.decode('utf-8', 'replace').strip()))
-    return proc.stdout
-
-
-def build_baseline(ref, base_dir=BASELINE_DIR, timeout=600):
-    """Install the collection of git ``ref``; return (commit, its collections directory).
-
-    Built once per commit into ``base_dir/<commit>/collections``; swapped in whole, so an
-    interrupted build is never taken for a finished one.
-    """
-    commit = git('rev-parse', '--verify', '%s^{commit}' % ref).decode().strip()
-    dest = Path(base_dir) / commit[:12]
-    collections = dest / 'collections'
-    if (collections / 'ansible_collections' / 'apigw' / 'router' / 'MANIFEST.json').is_file():
-        return commit, collections
-    dest.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix='.build-', dir=str(dest)))
-    try:
-        source = tmp / 'src'
-        source.mkdir()
-        archive = git('archive', '--format=tar', commit)
-        subprocess.run(['tar', '-x', '-C', str(source)], input=archive, check=True, timeout=timeout)
-        galaxy = str(Path(sys.executable).parent / 'ansible-galaxy')
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(tmp / 'collections'))
-        _galaxy([galaxy, 'collection', 'build', '--force', '--output-path', str(tmp / 'dist'), str(source)],
-                env, ref, timeout)
-        tarballs = sorted((tmp / 'dist').glob('apigw-router-*.tar.gz'))
-        if len(tarballs) != 1:
-            raise BenchError('ansible-galaxy built %d tarballs for %s' % (len(tarballs), ref))
-        _galaxy([galaxy, 'collection', 'install', '--force', '-p', str(tmp / 'collections'), str(tarballs[0])],
-                env, ref, timeout)
-        (tmp / 'collections' / 'COMMIT').write_text(commit + '\n')
-        os.rename(str(tmp / 'collections'), str(collections))
-    finally:
-        shutil.rmtree(str(tmp), ignore_errors=True)
-    return commit, collections
-
-
-def _galaxy(command, env, ref, timeout):
-    proc = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
-                          check=False)
-    if proc.returncode != 0:
-        raise BenchError('ansible-galaxy collection %s failed for %s:\n%s'
-                         % (command[2], ref, proc.stdout.decode('utf-8', 'replace')[-2000:]))
-
-
 class BaselineSection:
     def __init__(self, ctx):
         self.ctx = ctx
         self.args = ctx.args
 
     def versions(self):
-        commit, collections = build_baseline(self.args.baseline, timeout=self.args.timeout)
+        commit, collections = collection_at(self.args.baseline, timeout=self.args.timeout)
         log('baseline: %s (%s) installed in %s' % (self.args.baseline, commit[:12], collections))
         return OrderedDict([('baseline', (commit, collections)), ('current', (None, self.ctx.collections))])
 

@@ -3,7 +3,7 @@
 # Copyright: apigw.router contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The etcd engine alone (``_etcd_client`` + ``_etcd_sync``), against a raw client, printed.
+"""The etcd engine alone (``etcd/_client`` + ``etcd/_sync``), against a raw client, printed.
 
     .venv/bin/python bench/bench_etcd.py [--sizes 10000,50000] [--libraries pyetcd,etcd3]
                                          [--old-ref 9e1e37f] [--fleet 50x2000] [--rounds 2]
@@ -19,8 +19,8 @@ fresh worker process per library (the two libraries cannot share one) and per ca
   form runs them (``_fleet.run_all``), cold then no-op; ``raw`` writes the same I x R keys;
 - peak RSS (``ru_maxrss``) of each worker process (route records built before the clock starts).
 
-``--old-ref`` also measures the engine of a git ref (its plugins/module_utils, exported to a
-temporary tree), for a before/after at engine level. This measures the engine only: the
+``--old-ref`` also measures the engine of a git ref (installed by ``common.collection_at``),
+for a before/after at engine level. This measures the engine only: the
 playbook-level figures (Ansible's floor, the module's start-up) are bench/'s other scripts'.
 """
 
@@ -52,13 +52,19 @@ def apis(count, tag='a'):
 
 def _worker(args):
     sys.path.insert(0, args.tree)
-    from ansible_collections.apigw.router.plugins.module_utils.sources._routes import desired_routes
+    from common import import_module_utils
+    routes = import_module_utils('sources._routes', '_routes')
     out = {}
     source = apis(args.routes)
     instances = ['%s-%d' % (args.case, n) for n in range(args.instances)]
     # Route records are built before the clock starts: this measures etcd work (the records
     # builder has its own benchmark).
-    desired = dict((name, desired_routes(source, PREFIX, name)) for name in instances)
+    if hasattr(routes, 'build_records'):
+        records = routes.build_records(source)
+        desired = dict((name, dict((routes.routes_prefix(PREFIX, name) + api_id, value)
+                                   for api_id, value in records.items())) for name in instances)
+    else:  # 0.1.0
+        desired = dict((name, routes.desired_routes(source, PREFIX, name)) for name in instances)
     start = time.perf_counter()
     if args.case.startswith('raw'):
         if args.library == 'etcd3':
@@ -74,9 +80,9 @@ def _worker(args):
             client.transaction([], [t.put(k, v) for k, v in pairs[i:i + 128]], [])
         out['write_s'] = time.perf_counter() - start
     else:
-        from ansible_collections.apigw.router.plugins.module_utils.etcd._client import EtcdClient
-        from ansible_collections.apigw.router.plugins.module_utils.etcd._sync import sync
-        from ansible_collections.apigw.router.plugins.module_utils.common._fleet import run_all
+        EtcdClient = import_module_utils('etcd._client', '_etcd_client').EtcdClient
+        sync = import_module_utils('etcd._sync', '_etcd_sync').sync
+        run_all = import_module_utils('common._fleet', '_fleet').run_all
         client = EtcdClient([args.endpoint], library=args.library, timeout=30)
 
         def run():
@@ -96,17 +102,6 @@ def _worker(args):
 
 
 # -- driver -------------------------------------------------------------------------------------
-
-def _export(ref, into):
-    """``ref``'s collection code as an importable ``ansible_collections`` tree under ``into``."""
-    dest = os.path.join(into, 'ansible_collections', 'apigw', 'router')
-    os.makedirs(dest)
-    archive = subprocess.run(['git', '-C', REPO, 'archive', ref, 'plugins'], check=True, stdout=subprocess.PIPE).stdout
-    subprocess.run(['tar', '-x', '-C', dest], input=archive, check=True)
-    for part in ('ansible_collections', 'ansible_collections/apigw', 'ansible_collections/apigw/router'):
-        open(os.path.join(into, part, '__init__.py'), 'a').close()
-    return into
-
 
 def _measure(tree, endpoint, library, case, routes, instances, rounds):
     best = None
@@ -137,12 +132,12 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.worker:
         return _worker(args)
-    sys.path.insert(0, os.path.join(REPO, 'tests', 'support'))
+    from common import collection_at  # first: it puts tests/support on sys.path
     from apigw_support.etcd import etcd_single
     trees = [('now', os.path.join(REPO, 'build', 'dev'))]
     tmp = tempfile.mkdtemp(prefix='bench-etcd-')
     if args.old_ref:
-        trees.insert(0, (args.old_ref, _export(args.old_ref, os.path.join(tmp, 'old'))))
+        trees.insert(0, (args.old_ref, str(collection_at(args.old_ref)[1])))
     cases = [(1, int(n)) for n in args.sizes.split(',') if n]
     if args.fleet:
         count, routes = args.fleet.split('x')

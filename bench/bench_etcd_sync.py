@@ -193,17 +193,17 @@ class EtcdSection:
                      title='Targets (etcd fleet, %d x %d)' % (d['instances'], d['routes']), left=(0, 3)))
 
     def one_size(self, cluster, endpoint, n):
-        from ansible_collections.apigw.router.plugins.module_utils.sources._routes import desired_routes
+        from ansible_collections.apigw.router.plugins.module_utils.sources._routes import build_records
         args, ctx = self.args, self.ctx
         apis = datagen.generate(n)
         src = ctx.workdir / ('apis-%d.json' % n)
         src.write_text(json.dumps(datagen.page(apis)), encoding='utf-8')
-        desired = desired_routes(apis, '/p', INSTANCE)
-        kv = [[key[len('/p'):], value.decode('utf-8')] for key, value in sorted(desired.items())]
+        records = build_records(apis)
+        kv = [['/%s/apis/%s' % (INSTANCE, api_id), value.decode('utf-8')] for api_id, value in sorted(records.items())]
         kv_file = ctx.workdir / ('kv-%d.json' % n)
         kv_file.write_text(json.dumps(kv), encoding='utf-8')
-        record_bytes = statistics.mean(len(v) for v in desired.values())
-        del apis, desired, kv
+        record_bytes = statistics.mean(len(v) for v in records.values())
+        del apis, records, kv
         per_key_n = n if n <= args.per_key_max else min(n, args.per_key_subset)
         data = OrderedDict(
             routes=n, src_bytes=src.stat().st_size, mean_record_bytes=record_bytes, per_key_measured=per_key_n,
@@ -355,7 +355,7 @@ class EtcdSection:
 
         # Targets (issue 11), at every target size run: figures beyond the ping playbook (the
         # floor of any module task), judged on the headline figures; the medians are shown too.
-        rows, targets, checks = [], [], []
+        rows, checks = [], []
         for n in TARGET_SIZES:
             d = results.get(n)
             if not d:
@@ -382,14 +382,10 @@ class EtcdSection:
                                (L['etcd3']['cold'].median - ping.median) / (L['pyetcd']['cold'].median - ping.median),
                                T_ETCD3_RATIO, '%.2fx'))
         for n, lib, what, value, median, limit, fmt in checks:
-            ok = value <= limit
-            rows.append(['%d' % n, lib, what, fmt % value, fmt % median, verdict(ok)])
-            targets.append({'routes': n, 'library': lib, 'target': '%d routes: %s' % (n, what), 'value': value,
-                            'median': median, 'limit': limit, 'met': ok, 'stat': STAT['name']})
-            if not ok:
-                self.ctx.missed.append(SECTION)
+            entry = self.ctx.target(SECTION, '%d routes: %s' % (n, what), value, median, value <= limit,
+                                    routes=n, library=lib, limit=limit)
+            rows.append(['%d' % n, lib, what, fmt % value, fmt % median, verdict(entry['met'])])
         print()
         print(render(['routes', 'library', 'target', 'measured (%s)' % STAT['name'], 'median', 'verdict'], rows,
                      title='Targets (etcd)%s' % ('' if rows else ': none of %s routes in --sizes, not evaluated'
                                                  % ', '.join(str(n) for n in TARGET_SIZES)), left=(0, 1, 2, 5)))
-        self.ctx.report.setdefault('targets', []).extend(dict(t, section='etcd') for t in targets)

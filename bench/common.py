@@ -14,6 +14,7 @@ in ``run.duration``), ``ctx.empty_playbook()`` / ``ctx.ping_playbook()`` (Ansibl
 from __future__ import absolute_import, division, print_function
 
 import datetime
+import importlib
 import json
 import os
 import platform
@@ -29,6 +30,7 @@ import ansible
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH_DIR = Path(__file__).resolve().parent
+BASELINE_DIR = REPO / 'build' / 'baseline'
 if str(REPO / 'tests' / 'support') not in sys.path:
     sys.path.insert(0, str(REPO / 'tests' / 'support'))
 
@@ -120,6 +122,11 @@ def render(headers, rows, title=None, left=(0,)):
     out.append('  '.join('-' * w for w in widths))
     out.extend(line(r) for r in rows)
     return '\n'.join(out)
+
+
+def int_list(text):
+    """'16,64' -> [16, 64] (an argparse type)."""
+    return [int(x) for x in text.split(',') if x.strip()]
 
 
 def verdict(ok):
@@ -261,8 +268,6 @@ class Context:
                 'tasks': [{'name': 'ping', 'ansible.builtin.ping': {}}]}
         return self.playbook([play], 'ping-' + label, collections=collections).duration
 
-    # -- cProfile of a direct module call ----------------------------------------------------
-
     # -- targets -----------------------------------------------------------------------------
 
     def target(self, section, what, value, median, ok, **extra):
@@ -272,6 +277,74 @@ class Context:
         if ok is False:
             self.missed.append(section)
         return entry
+
+
+# ----------------------------------------------------------------------------- older versions
+
+def git(*args):
+    """stdout of ``git args`` in the repository (BenchError if it fails)."""
+    proc = subprocess.run(['git'] + list(args), cwd=str(REPO), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          check=False)
+    if proc.returncode != 0:
+        raise BenchError('git %s: %s' % (' '.join(args), proc.stderr.decode('utf-8', 'replace').strip()))
+    return proc.stdout
+
+
+def collection_at(ref, timeout=600):
+    """The collection as it was at git ``ref``, installed: (commit, its collections directory).
+
+    The one way the bench gets an older version: ``git archive`` of the commit,
+    ``ansible-galaxy collection build`` and ``install`` into
+    ``build/baseline/<commit>/collections``, once per commit (swapped in whole, so an
+    interrupted build is never taken for a finished one). ansible-playbook runs it through
+    ``Context.playbook(collections=...)``; a process that imports it puts the directory first
+    on ``sys.path`` (see ``import_module_utils``).
+    """
+    commit = git('rev-parse', '--verify', '%s^{commit}' % ref).decode().strip()
+    dest = BASELINE_DIR / commit[:12]
+    collections = dest / 'collections'
+    if (collections / 'ansible_collections' / 'apigw' / 'router' / 'MANIFEST.json').is_file():
+        return commit, collections
+    dest.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix='.build-', dir=str(dest)))
+    try:
+        source = tmp / 'src'
+        source.mkdir()
+        archive = git('archive', '--format=tar', commit)
+        subprocess.run(['tar', '-x', '-C', str(source)], input=archive, check=True, timeout=timeout)
+        galaxy = str(Path(sys.executable).parent / 'ansible-galaxy')
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(tmp / 'collections'))
+        _galaxy([galaxy, 'collection', 'build', '--force', '--output-path', str(tmp / 'dist'), str(source)],
+                env, ref, timeout)
+        tarballs = sorted((tmp / 'dist').glob('apigw-router-*.tar.gz'))
+        if len(tarballs) != 1:
+            raise BenchError('ansible-galaxy built %d tarballs for %s' % (len(tarballs), ref))
+        _galaxy([galaxy, 'collection', 'install', '--force', '-p', str(tmp / 'collections'), str(tarballs[0])],
+                env, ref, timeout)
+        (tmp / 'collections' / 'COMMIT').write_text(commit + '\n')
+        os.rename(str(tmp / 'collections'), str(collections))
+    finally:
+        shutil.rmtree(str(tmp), ignore_errors=True)
+    return commit, collections
+
+
+def _galaxy(command, env, ref, timeout):
+    proc = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
+                          check=False)
+    if proc.returncode != 0:
+        raise BenchError('ansible-galaxy collection %s failed for %s:\n%s'
+                         % (command[2], ref, proc.stdout.decode('utf-8', 'replace')[-2000:]))
+
+
+def import_module_utils(*names):
+    """The first of ``names`` (under ``plugins.module_utils``) that the collection on ``sys.path``
+    has: module_utils was flat in 0.1.0 and 0.2.0 (``_routes``), then grouped (``sources._routes``)."""
+    for name in names:
+        try:
+            return importlib.import_module('ansible_collections.apigw.router.plugins.module_utils.' + name)
+        except ImportError:
+            continue
+    raise BenchError('the collection on sys.path has none of %s' % ', '.join(names))
 
 
 # ----------------------------------------------------------------------------- etcd helpers

@@ -10,39 +10,13 @@ Run it through ``hack/bench.sh`` (or ``make bench``), which bootstraps the venv 
     hack/bench.sh --list                            # every section and what it measures
     hack/bench.sh --quick                           # smoke run
     hack/bench.sh --sections etcd --sizes 1000,10000 --json build/bench.json
-    hack/bench.sh --sections baseline --baseline v0.1.0   # the same scenarios, two versions
+    hack/bench.sh --sections baseline --baseline main     # the same scenarios, two versions
 
 Tables go to stdout, progress to stderr; the exit status is 0 when the benchmark ran,
 whether or not the targets are met (they are reported, not enforced). See docs/BENCHMARK.md.
 
-Sections
---------
-A section is a module ``bench/bench_<topic>.py`` that defines ``SECTION``; the driver finds
-it by itself (nothing to register). The module needs only::
-
-    SECTION = 'records'                 # the name --sections picks
-    HELP = 'what it measures, one line' # shown by --list
-
-    def run(ctx):                       # measure, print tables (stdout) and progress (stderr)
-        ...
-
-and may define:
-
-- ``DEFAULT = False``: run only when named in ``--sections`` (default: part of a plain run);
-- ``ORDER = 50``: position among the sections run (lower first; etcd 10, fleet 20);
-- ``add_arguments(parser)``: its own options (names unique across sections);
-- ``QUICK = {'dest': value}``: what ``--quick`` sets, unless given on the command line;
-- ``check_arguments(args)``: an error message for bad options, or None;
-- ``wanted(ctx)``: run after the chosen sections although not chosen (the profile does,
-  after a missed target).
-
-``ctx`` is a :class:`common.Context`: ``ctx.args`` (every option, including the shared
-``--sizes``, ``--libraries``, ``--repeat``, ``--quick``, ``--timeout``...), ``ctx.workdir``,
-``ctx.playbook()``, ``ctx.empty_playbook()``, ``ctx.ping_playbook()``, ``ctx.report`` (goes
-into ``--json``) and ``ctx.target()``; ``common`` also has ``Series`` (repeated figures, best
-or median), ``render`` (tables), ``etcd_server``, ``log``. A standalone script with its own
-``main(argv)`` plugs in with the two constants and
-``def run(ctx): main(['--quick'] if ctx.args.quick else [])``.
+A section is a module ``bench/bench_<topic>.py`` that defines ``SECTION``, found by itself;
+bench/README.md says what a section defines and what its ``ctx`` (``common.Context``) offers.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -56,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import BENCH_DIR, LIBRARIES, REPO, STAT, BenchError, Context, jsonable, render
+from common import BENCH_DIR, LIBRARIES, REPO, STAT, BenchError, Context, int_list, jsonable, render
 
 SHARED_QUICK = {'sizes': [1000], 'repeat': 1, 'concurrency': [16]}
 # --report: the before/after tables of the performance targets, in one run (best of 2).
@@ -80,10 +54,6 @@ class Tee(object):
     def flush(self):
         self.handle.flush()
         self.stream.flush()
-
-
-def int_list(text):
-    return [int(x) for x in text.split(',') if x.strip()]
 
 
 def discover():

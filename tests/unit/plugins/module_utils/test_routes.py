@@ -10,7 +10,6 @@ __metaclass__ = type
 import copy
 import hashlib
 import json
-import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,18 +22,11 @@ from ansible_collections.apigw.router.plugins.module_utils.sources._routes impor
     api_id_of,
     build_records,
     canonical_json,
-    desired_routes,
     manifest,
     manifest_key,
-    record_builder_source,
-    route_key,
-    route_record,
     routes_prefix,
 )
-from ansible_collections.apigw.router.plugins.module_utils.sources._routes import (  # the tables the builders come from
-    _API_FIELDS,
-    _BACKEND_FIELDS,
-)
+from apigw_support.routes import desired_routes, route_record
 
 FUZZ = settings(max_examples=300, derandomize=True, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])
@@ -314,7 +306,6 @@ def test_keys():
     assert routes_prefix(PREFIX, INSTANCE) == "/apig/router/inst-1/apis/"
     assert routes_prefix("/p/", "i") == "/p/i/apis/"
     assert manifest_key(PREFIX, INSTANCE) == "/apig/router/inst-1/manifest"
-    assert route_key(PREFIX, INSTANCE, "a1") == "/apig/router/inst-1/apis/a1"
     assert api_id_of("/apig/router/inst-1/apis/a1") == "a1"
     assert api_id_of(b"/apig/router/inst-1/apis/a1") == "a1"
     # the manifest key is not under the routes prefix
@@ -514,30 +505,41 @@ def test_manifest_refuses_str_values():
         manifest({"/p/i/apis/a": "{}"})
 
 
-# --- the generated builders ---------------------------------------------------
-
-def test_generated_builders_follow_the_tables():
-    """Each builder reads its table's fields in table order and fills the record in sorted key order.
-
-    ``pytest -s`` prints the generated source.
-    """
-    source = record_builder_source()
-    print(source)
-    for func, rows, constants in (("_api_record", _API_FIELDS, ["schema"]), ("_backend_record", _BACKEND_FIELDS, [])):
-        body = source.split("def %s(" % func)[1].split("\ndef ")[0]
-        assert re.findall(r"= get\('([^']+)'\)", body) == [row[1] for row in rows]
-        assert re.findall(r"out\['([^']+)'\]", body) == sorted([row[0] for row in rows] + constants)
-
+# --- the order of keys and problems --------------------------------------------
 
 def test_record_dicts_are_filled_in_sorted_key_order():
     """What lets build_records encode without sorting (the golden test pins the bytes)."""
-    for item in (api(), api(run_env_id="b|a", run_env_name="B|A", publish_id="2|1"), api(backend_api=None)):
+    for item in (api(), api(run_env_id="b|a", run_env_name="B|A", publish_id="2|1"), api(backend_api=None),
+                 api(name=None, cors=None, backend_api={"timeout": 1, "req_uri": "/x"})):
         record = route_record(item)
         assert list(record) == sorted(record)
         for env in record["envs"]:
             assert list(env) == sorted(env)
         if "backend" in record:
             assert list(record["backend"]) == sorted(record["backend"])
+
+
+def test_problems_are_reported_in_the_documented_field_order():
+    """One item wrong everywhere: its problems come in the order of the fields in the module
+    docstring (id, name, group, request, match, auth, backend type, type, cors, envs, backend),
+    not in the order of the record's keys."""
+    item = {"id": "x", "name": 1, "group_id": 2, "group_name": 3, "req_protocol": 4, "req_method": "get",
+            "req_uri": "a", "match_mode": 5, "auth_type": 6, "backend_type": 7, "type": "t", "cors": "c",
+            "run_env_id": "e 1", "backend_api": {"req_uri": "b", "timeout": "t", "req_method": 8}}
+    with pytest.raises(ValidationError) as exc:
+        build_records([item])
+    fields = [p.split(": ", 1)[1].split(" ", 1)[0] for p in exc.value.details["problems"]]
+    assert fields == ["name", "group_id", "group_name", "req_protocol", "req_method", "req_uri", "match_mode",
+                      "auth_type", "backend_type", "type", "cors", "run_env_id",
+                      "backend_api.req_method", "backend_api.req_uri", "backend_api.timeout"]
+    assert exc.value.details["problem_count"] == len(fields)
+
+
+def test_a_bad_backend_refuses_its_api_and_a_good_one_is_kept():
+    with pytest.raises(ValidationError) as exc:
+        build_records([api(id="a1", backend_api={"timeout": "soon"})])
+    assert exc.value.details["problems"] == ["apis[0] (id a1): backend_api.timeout must be an integer, got 'soon'"]
+    assert json.loads(build_records([api(id="a1", backend_api={"timeout": "7"})])["a1"])["backend"] == {"timeout": 7}
 
 
 # --- properties --------------------------------------------------------------

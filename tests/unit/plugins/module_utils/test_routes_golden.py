@@ -20,6 +20,7 @@ import pytest
 
 from ansible_collections.apigw.router.plugins.module_utils.sources import _routes
 from ansible_collections.apigw.router.plugins.module_utils.common._errors import ValidationError
+from apigw_support.routes import desired_routes, route_record
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
 
@@ -71,12 +72,12 @@ def test_valid_records_and_manifests_are_frozen(name, apis):
     # insertion order is not part of the contract, but every value is
     assert sorted(records) == sorted(expected)
     for (key_prefix, instance_id), frozen in zip(corpus.PLACES, line["manifests"]):
-        routes = _routes.desired_routes(apis, key_prefix, instance_id)
+        routes = desired_routes(apis, key_prefix, instance_id)
         assert _routes.canonical_json(_routes.manifest(routes)) == frozen.encode("ascii")
     # route_record: None for an unpublished API, else the bytes of its record
     assert len(line["route_record"]) == len(apis)
     for item, published in zip(apis, line["route_record"]):
-        record = _routes.route_record(item)
+        record = route_record(item)
         if published:
             assert _routes.canonical_json(record) == expected[item["id"]]
         else:
@@ -100,46 +101,6 @@ def test_malformed_messages_are_frozen(name, apis):
     assert exc.value.details == line["error"]["details"]
     if line["route_record"] is not None:
         with pytest.raises(ValidationError) as exc:
-            _routes.route_record(apis[0])
+            route_record(apis[0])
         assert exc.value.msg == line["route_record"]["msg"]
         assert exc.value.details == line["route_record"]["details"]
-
-
-def _inline_test(check):
-    """The generated builder's inline test of ``check`` as a Python function of one value."""
-    namespace = {"_METHODS": _routes._METHODS, "_identifier_match": _routes._identifier_match,
-                 "_control": _routes._CONTROL_RE.search}
-    return eval("lambda v: " + _routes._INLINE_TESTS[check].format(v="v"), namespace)  # pylint: disable=eval-used
-
-
-def _corpus_values():
-    """Every field value of every item of the corpus (valid and malformed), top level and backend."""
-    for dummy, apis in VALID + MALFORMED:
-        for api in apis if isinstance(apis, (list, tuple)) else [apis]:
-            if isinstance(api, dict):
-                yield from api.values()
-                if isinstance(api.get("backend_api"), dict):
-                    yield from api["backend_api"].values()
-
-
-@pytest.mark.parametrize("check", sorted(_routes._INLINE_TESTS, key=lambda c: c.__name__),
-                         ids=lambda c: c.__name__)
-def test_an_inline_test_only_passes_what_its_check_returns_unchanged(check):
-    """The builder keeps a value that passes the inline test without calling the check: so
-    the check must accept every such value as it is, or the two have drifted apart."""
-    inline = _inline_test(check)
-    edge = ["", "/", "/a", "GET", "get", "a" * 64, "a" * 65, "ab-1", "../x", True, False, 0, -1, 2 ** 63 - 1,
-            -(2 ** 63), 2 ** 63, 1.0, None, "é", "/\x00",
-            "x" * _routes.MAX_FIELD_BYTES, "x" * (_routes.MAX_FIELD_BYTES + 1),
-            "/" + "u" * (_routes.MAX_URI_BYTES - 1), "/" + "u" * _routes.MAX_URI_BYTES]
-    passed = 0
-    for value in list(_corpus_values()) + edge:
-        try:
-            if not inline(value):
-                continue
-        except TypeError:
-            continue
-        passed += 1
-        problems = []
-        assert check(value, "field", problems, {}, True) is value and problems == [], repr(value)[:80]
-    assert passed, "no value passed the inline test of %s: the property checked nothing" % check.__name__

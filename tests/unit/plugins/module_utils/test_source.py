@@ -25,7 +25,6 @@ from ansible_collections.apigw.router.plugins.module_utils.sources._api_source i
 from ansible_collections.apigw.router.plugins.module_utils.sources._source import (
     apis_from_param,
     fixed_source,
-    load_src,
 )
 
 FUZZ = settings(max_examples=200, derandomize=True, deadline=None,
@@ -36,6 +35,13 @@ APIS = [
     {"id": "b2", "name": "b", "req_method": "POST", "req_uri": "/b", "run_env_id": ""},
 ]
 PAGE = {"total": 2, "size": 2, "apis": APIS}
+
+
+def load_src(path):
+    """The API resources of a ``src`` file, read and parsed as FileSource reads and parses it."""
+    path = _source._check_path(path)
+    text = _source._decode(path, _source._read(path))
+    return _source._items_of(path, _source._parse(path, text))
 
 
 def write(tmp_path, name, content):

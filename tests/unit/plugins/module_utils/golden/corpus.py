@@ -437,6 +437,7 @@ def freeze(out):
     """Write what the importable ``_routes`` makes of the corpus to ``out`` (gzip'd JSON lines)."""
     from ansible_collections.apigw.router.plugins.module_utils.sources import _routes
     from ansible_collections.apigw.router.plugins.module_utils.common._errors import ValidationError
+    from apigw_support.routes import desired_routes, route_record
 
     lines = []
     total = 0
@@ -445,12 +446,12 @@ def freeze(out):
         total += len(apis)
         manifests = []
         for key_prefix, instance_id in PLACES:
-            routes = _routes.desired_routes(apis, key_prefix, instance_id)
+            routes = desired_routes(apis, key_prefix, instance_id)
             manifests.append(_routes.canonical_json(_routes.manifest(routes)).decode("ascii"))
         # route_record(item): None when unpublished, else the same bytes as the item's record
         single = []
         for item in apis:
-            record = _routes.route_record(item)
+            record = route_record(item)
             single.append(record is not None)
             assert record is None or _routes.canonical_json(record) == records[item["id"]]
         if name == "everything":
@@ -476,7 +477,7 @@ def freeze(out):
         single = None
         if isinstance(apis, list) and len(apis) == 1:
             try:
-                _routes.route_record(apis[0])
+                route_record(apis[0])
             except ValidationError as e:
                 single = {"msg": e.msg, "details": e.details}
         bad += len(apis) if isinstance(apis, list) else 1
