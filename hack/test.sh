@@ -108,7 +108,8 @@ if ! stage bootstrap bash -c 'bash hack/bootstrap.sh && bash hack/docs.sh deps';
 fi
 
 system_lane() {
-  stage system "$PY" -m pytest -n "$SYSTEM_WORKERS" --dist loadgroup tests/support/tests tests/system -m "not slow"
+  stage system "$PY" -m pytest -n "$SYSTEM_WORKERS" --dist loadgroup --durations=25 tests/support/tests tests/system \
+    -m "not slow"
 }
 
 other_lane() {
@@ -121,12 +122,12 @@ other_lane() {
   stage docs-lint bash hack/docs.sh lint
   stage docs make docs
   # The oldest cell: ansible-core 2.16 with the modules on RHEL 9's Python and packages.
-  stage matrix-rhel9 .venv/bin/nox -f noxfile.py -s host-rhel9
+  stage matrix-rhel9 .venv/bin/nox -f noxfile.py -s host-rhel9 -- -n 2
   # The second etcd server version (Debian's etcd 3.4; the stages above run etcd 3.5.1):
   # etcd34-setup unpacks Debian's etcd-server/etcd-client into build/etcd34 (apt-get download, no
   # root, nothing installed on the system); etcd-3.4 runs the engine and the fault suite against it.
   if stage etcd34-setup bash hack/etcd-server.sh; then
-    stage etcd-3.4 .venv/bin/nox -f noxfile.py -s etcd-3.4-ci
+    stage etcd-3.4 .venv/bin/nox -f noxfile.py -s etcd-3.4-ci -- -n 2 --dist loadgroup
   fi
 }
 
