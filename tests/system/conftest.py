@@ -16,6 +16,8 @@ from apigw_support.fixtures import ansible, installed_collection  # noqa: F401  
 ONE_WORKER = {'test_docs_build.py'}
 
 
+# tryfirst: xdist reads the mark in its own hook of the same name, which runs before a conftest's.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     for item in items:
         if item.path.name in ONE_WORKER:
