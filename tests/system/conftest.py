@@ -6,19 +6,4 @@
 
 from __future__ import annotations
 
-import pytest
-
 from apigw_support.fixtures import ansible, installed_collection  # noqa: F401  pylint: disable=unused-import
-
-# Modules whose module-scoped fixtures cost more than their tests (test_docs_build.py builds the
-# docs site once for both its tests): under pytest-xdist (`make system`, CI) each stays on one
-# worker, instead of every worker that gets one of its tests building the site again.
-ONE_WORKER = {'test_docs_build.py'}
-
-
-# tryfirst: xdist reads the mark in its own hook of the same name, which runs before a conftest's.
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if item.path.name in ONE_WORKER:
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
