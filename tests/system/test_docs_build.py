@@ -22,9 +22,6 @@ import pytest
 
 from apigw_support.ansible import REPO_ROOT
 
-# Under pytest-xdist (`make system`, CI) both tests go to one worker: the site is built once.
-pytestmark = pytest.mark.xdist_group('docs-site')
-
 HTML = 'build/html/collections/apigw/router'
 
 
