@@ -4,14 +4,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BOOTSTRAP := bash hack/bootstrap.sh
 
-.PHONY: help demo test sanity units integration bench reliability changelog docs lint galaxy ee matrix matrix-ci clean
+.PHONY: help demo test sanity units integration system bench reliability changelog docs lint galaxy ee matrix matrix-ci clean
 
 help:
 	@echo "make demo         local etcd + APIG simulator: refresh, sync, drift check"
-	@echo "make test         everything CI runs (sanity, units, integration, changelog lint)"
+	@echo "make test         everything CI runs (sanity, units, integration, system, changelog lint, ...)"
 	@echo "make sanity       ansible-test sanity on a copy of the collection"
 	@echo "make units        unit tests"
-	@echo "make integration  integration suites (without the slow ones)"
+	@echo "make integration  ansible-test integration: the smoke targets in tests/integration/targets"
+	@echo "make system       the system suites (pytest, tests/system: without the slow ones; WORKERS=3)"
 	@echo "make bench        benchmarks (ARGS=\"--report\": the before/after report; ARGS=\"--list\")"
 	@echo "make reliability  the slow suites (large data sets, repeated faults)"
 	@echo "make changelog    lint the fragments and preview the next release's notes"
@@ -40,7 +41,14 @@ units:
 
 integration:
 	$(BOOTSTRAP)
-	$(PY) -m pytest tests/support/tests tests/system -m "not slow"
+	bash hack/integration.sh $(ARGS)
+
+# pytest-xdist workers: the suites mostly wait on servers and ansible-playbook start-up, so
+# more workers than cores pay off. WORKERS=0 runs them in this process, one after the other.
+WORKERS ?= 3
+system:
+	$(BOOTSTRAP)
+	$(PY) -m pytest -n $(WORKERS) --dist loadgroup tests/support/tests tests/system -m "not slow" $(ARGS)
 
 bench:
 	$(BOOTSTRAP)

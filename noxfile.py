@@ -38,7 +38,7 @@ SMOKE = [
     "tests/system/test_api_mode.py::test_fleet_form_in_api_mode",
     "tests/system/test_etcd_mode.py::test_first_sync_check_apply_rerun",
     "tests/system/test_etcd_mode.py::test_info_counts_compares_and_never_writes",
-    "tests/system/test_fleet.py::test_role_batches_summary_and_reports",
+    "tests/system/test_fleet_playbooks.py::test_role_batches_summary_and_reports",
 ]
 
 nox.options.sessions = (["smoke-%s" % core for core in CELLS]

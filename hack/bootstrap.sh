@@ -25,7 +25,11 @@ fi
 # A dev view of the source tree for Python imports (unit tests, simulator): the
 # ansible_collections.apigw.router package pointing at this checkout.
 mkdir -p build/dev/ansible_collections/apigw
-ln -sfn "$ROOT" build/dev/ansible_collections/apigw/router
+# Only when missing or wrong: `ln -sfn` removes the link before making it again, and a test
+# running meanwhile in another lane of hack/test.sh would find no collection in that moment.
+if [ "$(readlink build/dev/ansible_collections/apigw/router)" != "$ROOT" ]; then
+  ln -sfn "$ROOT" build/dev/ansible_collections/apigw/router
+fi
 
 # The collection as users get it: built with ansible-galaxy and installed. Rebuilt only when
 # a shipped file changed, and swapped in whole, so that tests running meanwhile in another
