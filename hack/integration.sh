@@ -11,6 +11,8 @@
 # Usage: hack/integration.sh [ansible-test integration args, e.g. a target name]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=hack/copy-checkout.sh
+source hack/copy-checkout.sh
 ROOT=$PWD
 VENV=$ROOT/.venv
 DEST=$ROOT/build/integration/ansible_collections/apigw/router
@@ -18,12 +20,7 @@ PYVER=$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])
 
 rm -rf "$DEST"
 mkdir -p "$DEST"
-git ls-files -z --cached --others --exclude-standard \
-  | while IFS= read -r -d '' f; do
-      # tracked files deleted in the work tree are listed too: skip them
-      if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi
-    done \
-  | tar --null --no-recursion -T - -cf - | tar -xf - -C "$DEST"
+copy_checkout_files "$DEST"
 git -C "$DEST" init -q
 
 cd "$DEST"

@@ -13,6 +13,8 @@
 # group, and both tools write into the tree they judge (.ansible/), never into the checkout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=hack/copy-checkout.sh
+source hack/copy-checkout.sh
 ROOT=$PWD
 VENV=$ROOT/build/venv-judges
 WORK=$ROOT/build/judges
@@ -39,11 +41,7 @@ copy_checkout() {
   local dest=$1/ansible_collections/apigw/router
   rm -rf "$1"
   mkdir -p "$dest"
-  git ls-files -z --cached --others --exclude-standard \
-    | while IFS= read -r -d '' f; do
-        if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi
-      done \
-    | tar --null --no-recursion -T - -cf - | tar -xf - -C "$dest"
+  copy_checkout_files "$dest"
   printf '%s\n' "$dest"
 }
 

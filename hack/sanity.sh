@@ -20,6 +20,8 @@
 # ansible-test runs), SANITY_PYTHON (its Python version) and SANITY_DEST (where the copy goes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=hack/copy-checkout.sh
+source hack/copy-checkout.sh
 ROOT=$PWD
 VENV=${SANITY_VENV:-$ROOT/.venv}
 DEST=${SANITY_DEST:-$ROOT/build/sanity}/ansible_collections/apigw/router
@@ -83,12 +85,7 @@ if [ -d "$DEST/tests" ]; then
     find "$DEST/tests/output" -mindepth 1 -maxdepth 1 ! -name .tmp -exec rm -rf {} +
   fi
 fi
-git ls-files -z --cached --others --exclude-standard \
-  | while IFS= read -r -d '' f; do
-      # tracked files deleted in the work tree are listed too: skip them
-      if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi
-    done \
-  | tar --null --no-recursion -T - -cf - | tar -xf - -C "$DEST"
+copy_checkout_files "$DEST"
 git -C "$DEST" init -q
 echo "sanity: $(git -C "$DEST" ls-files -co --exclude-standard | wc -l) files copied to ${DEST#"$ROOT"/}"
 
