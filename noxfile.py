@@ -117,7 +117,7 @@ ETCD34_SUITES = [
     "tests/system/test_reliability_faults.py",
 ]
 # What CI runs (hack/test.sh): the engine and the fault suite, without the management-API
-# faults that never touch etcd; test_etcd_mode.py (about 7 minutes here) only in `make matrix`.
+# faults that never touch etcd; test_etcd_mode.py only in `make matrix`.
 ETCD34_CI = ["-k", "not management_api_faults",
              "tests/support/tests/test_etcd_support.py",
              "tests/system/test_etcd_engine.py",

@@ -24,8 +24,8 @@ Everything is checked out of band: etcd with etcdctl and etcd's own JSON gateway
 simulator's request log. Expected route records are written out here from the SPEC
 (canonical JSON), not computed with the collection's code.
 
-Figures (durations, revisions, writes) are printed, so ``pytest -s`` shows them; they go
-into docs/RELIABILITY.md.
+Figures (durations, revisions, writes) are printed, so ``pytest -s`` shows what each
+fault did.
 """
 
 from __future__ import absolute_import, division, print_function
