@@ -190,7 +190,7 @@ attempts:
 '''
 
 from ansible_collections.apigw.router.plugins.module_utils.common._argspec import APIG_CONNECTION, GROUP, TARGET, ignored
-from ansible_collections.apigw.router.plugins.module_utils.apig._iam_token import run_iam_token
+from ansible_collections.apigw.router.plugins.module_utils.runs._iam_token import run_iam_token
 from ansible_collections.apigw.router.plugins.module_utils.common._module import ApigwRouterModule
 
 IAM_OPTIONS = ('region', 'cloud', 'iam_endpoint', 'iam_user', 'iam_password', 'iam_domain', 'validate_certs', 'ca_path',

@@ -75,7 +75,7 @@ APIG_CONNECTION = dict(
 # etcd cluster of the gateway's router.
 ETCD_CONNECTION = dict(
     # No default and no env_fallback: ETCDCTL_ENDPOINTS and the default are resolved in
-    # etcd/_endpoints.py, so that results can say which one a run used.
+    # common/_etcd_endpoints.py, so that results can say which one a run used.
     etcd_endpoints=dict(type='list', elements='str'),
     etcd_ca_cert=dict(type='path', fallback=_env('ETCDCTL_CACERT')),
     etcd_client_cert=dict(type='path', fallback=_env('ETCDCTL_CERT')),

@@ -20,7 +20,7 @@ import re
 
 from urllib.parse import urlsplit
 
-from ansible_collections.apigw.router.plugins.module_utils.etcd._endpoints import resolve as resolve_endpoints
+from ansible_collections.apigw.router.plugins.module_utils.common._etcd_endpoints import resolve as resolve_endpoints
 
 REDACTED = "***"
 # scheme://userinfo@: the netloc ends at the first / ? or #, its userinfo at its last @.

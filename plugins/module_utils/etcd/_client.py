@@ -450,7 +450,7 @@ class EtcdClient:
     # -- lock ----------------------------------------------------------------------------------
 
     def lock(self, name_key, ttl=30, timeout=30):
-        """A context manager holding the lease-backed lock ``name_key`` (see ``_etcd_lock``)."""
+        """A context manager holding the lease-backed lock ``name_key`` (see ``_lock``)."""
         return hold_lock(self, name_key, ttl, timeout)
 
 

@@ -11,7 +11,19 @@ __metaclass__ = type
 
 from ansible_collections.apigw.router.plugins.module_utils.common._errors import EtcdError
 from ansible_collections.apigw.router.plugins.module_utils.etcd._client import EtcdClient
-from ansible_collections.apigw.router.plugins.module_utils.etcd._endpoints import header as endpoints_header, shown as shown_endpoints
+from ansible_collections.apigw.router.plugins.module_utils.common._etcd_endpoints import ORIGIN_NAMES
+from ansible_collections.apigw.router.plugins.module_utils.common._secrets import redact_endpoint
+
+
+def shown_endpoints(endpoints):
+    """The endpoints as results and diff headers show them: without any userinfo (credentials,
+    should anyone put them there)."""
+    return [redact_endpoint(endpoint, mask=None) for endpoint in endpoints]
+
+
+def endpoints_header(endpoints, origin, where):
+    """A diff header: ``etcd http://a:2379, http://b:2379 (from ETCDCTL_ENDPOINTS): <where>``."""
+    return "etcd %s (from %s): %s" % (", ".join(shown_endpoints(endpoints)), ORIGIN_NAMES[origin], where)
 
 
 def _connection_key(etcd):

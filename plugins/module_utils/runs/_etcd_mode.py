@@ -30,8 +30,9 @@ def run_etcd_sync(params, check_mode, diff, warn):  # pylint: disable=unused-arg
     if source is None:
         # Imported here: a run from apis or src never calls the management API, and AnsiballZ
         # compiles every module it imports on every run (it ships them all the same).
-        from ansible_collections.apigw.router.plugins.module_utils.runs._management_api import api_source
-        source = api_source(params)
+        from ansible_collections.apigw.router.plugins.module_utils.runs._management_api import management_api
+        from ansible_collections.apigw.router.plugins.module_utils.sources._api_source import ManagementApiSource
+        source = ManagementApiSource(management_api(params, params["concurrency"]))
     clients = EtcdClients(params, targets, fleet)
 
     def work(target):

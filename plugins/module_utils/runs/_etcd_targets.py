@@ -14,7 +14,7 @@ from ansible_collections.apigw.router.plugins.module_utils.common._errors import
 from ansible_collections.apigw.router.plugins.module_utils.common._secrets import etcd_credentials
 from ansible_collections.apigw.router.plugins.module_utils.common._validation import check_key_prefix, check_range
 from ansible_collections.apigw.router.plugins.module_utils.etcd._client import parse_endpoint
-from ansible_collections.apigw.router.plugins.module_utils.etcd._endpoints import resolve as resolve_endpoints
+from ansible_collections.apigw.router.plugins.module_utils.common._etcd_endpoints import resolve as resolve_endpoints
 from ansible_collections.apigw.router.plugins.module_utils.runs._targets import ETCD_ITEM_OPTIONS, item_value, named, resolve_targets
 from ansible_collections.apigw.router.plugins.module_utils.sources._routes import routes_prefix
 

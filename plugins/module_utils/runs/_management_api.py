@@ -4,8 +4,7 @@
 
 # This file is private to this collection: its API may change without notice.
 
-"""The management API side of a run: one ClientPool (one HTTP session, one auth method), and
-the ListApisV2 source of an etcd-mode run or drift check that has no ``apis`` or ``src``."""
+"""The management API side of a run: one ClientPool (one HTTP session, one auth method)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -14,7 +13,6 @@ from ansible_collections.apigw.router.plugins.module_utils.apig._auth import sel
 from ansible_collections.apigw.router.plugins.module_utils.apig._http_client import ClientPool, HttpTransport
 from ansible_collections.apigw.router.plugins.module_utils.common._retry import RetryPolicy
 from ansible_collections.apigw.router.plugins.module_utils.common._validation import HTTP_SETTING_RANGES, check_range
-from ansible_collections.apigw.router.plugins.module_utils.sources._api_source import ManagementApiSource
 
 
 def management_api(params, pool_size):
@@ -26,8 +24,3 @@ def management_api(params, pool_size):
                               timeout=params["timeout"], pool_size=pool_size,
                               retry_policy=RetryPolicy(params["retries"], params["retry_delay"]))
     return ClientPool(transport, method.from_params(params, transport))
-
-
-def api_source(params):
-    """Each instance's APIs from ListApisV2, on one ClientPool of ``concurrency`` connections."""
-    return ManagementApiSource(management_api(params, params["concurrency"]))

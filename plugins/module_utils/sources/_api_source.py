@@ -23,8 +23,6 @@ class ManagementApiSource(object):
     """Each instance's own APIs, read from ListApisV2 through a ClientPool, in the instance's
     project: its own, else its region's (looked up once per region)."""
 
-    from_api = True
-
     def __init__(self, pool):
         self.pool = pool
         self._projects = ProjectLookup(pool.transport, pool.auth)

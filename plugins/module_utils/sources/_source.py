@@ -194,8 +194,6 @@ def keyed(prefix, records):
 class FixedSource(object):
     """``apis`` or ``src``: validated and built into route records once, for every instance."""
 
-    from_api = False
-
     def __init__(self, apis):
         self.records = build_records(apis)
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.apigw.router.plugins.module_utils.etcd._endpoints import header, resolve, shown
+from ansible_collections.apigw.router.plugins.module_utils.common._etcd_endpoints import resolve
+from ansible_collections.apigw.router.plugins.module_utils.runs._etcd_clients import (
+    endpoints_header as header, shown_endpoints as shown)
 
 
 @pytest.mark.parametrize("value, environ, expected", [

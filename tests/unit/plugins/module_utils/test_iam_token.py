@@ -11,7 +11,7 @@ import urllib3
 
 from ansible_collections.apigw.router.plugins.module_utils.common._errors import AuthError, ValidationError
 from ansible_collections.apigw.router.plugins.module_utils.apig._http_client import HttpTransport
-from ansible_collections.apigw.router.plugins.module_utils.apig import _iam_token
+from ansible_collections.apigw.router.plugins.module_utils.runs import _iam_token
 
 
 def run_iam_token(params, check_mode=False):

@@ -298,7 +298,6 @@ def test_fixed_source_builds_records_once_and_keys_them_per_instance(tmp_path, m
 
     monkeypatch.setattr(_source, "build_records", counting)
     source = fixed_source(dict(apis=None, src=write(tmp_path, "a.json", json.dumps(PAGE))))
-    assert not source.from_api
     one = source.routes(dict(instance_id="i1", routes_prefix="/apig/router/i1/apis/")).routes()
     two = source.routes(dict(instance_id="i2", routes_prefix="/p/i2/apis/")).routes()
     assert built == [len(APIS)]

@@ -4,7 +4,7 @@
 
 # This file is private to this collection: its API may change without notice.
 
-"""Which etcd endpoints a run uses, and where they came from.
+"""Which etcd endpoints a run uses, and where they came from (results show how: runs/_etcd_clients.py).
 
 ``etcd_endpoints`` has no ``env_fallback`` in the argspec on purpose: an env fallback gives
 the module the same value whether the user wrote it or a forgotten ``ETCDCTL_ENDPOINTS`` in
@@ -33,17 +33,5 @@ def resolve(value, environ=None):
     return list(DEFAULT_ENDPOINTS), "default"
 
 
-def shown(endpoints):
-    """The endpoints as results and diff headers show them: without any userinfo (credentials,
-    should anyone put them there)."""
-    # Imported here: _secrets imports resolve() from this module.
-    from ansible_collections.apigw.router.plugins.module_utils.common._secrets import redact_endpoint
-    return [redact_endpoint(endpoint, mask=None) for endpoint in endpoints]
-
-
+# Each origin (etcd_endpoints_from) in the words of a diff header.
 ORIGIN_NAMES = {"option": "etcd_endpoints", "env": ENV_VAR, "default": "the default"}
-
-
-def header(endpoints, origin, where):
-    """A diff header: ``etcd http://a:2379, http://b:2379 (from ETCDCTL_ENDPOINTS): <where>``."""
-    return "etcd %s (from %s): %s" % (", ".join(shown(endpoints)), ORIGIN_NAMES[origin], where)
