@@ -340,10 +340,14 @@ def import_module_utils(*names):
     """The first of ``names`` (under ``plugins.module_utils``) that the collection on ``sys.path``
     has: module_utils was flat in 0.1.0 and 0.2.0 (``_routes``), then grouped (``sources._routes``)."""
     for name in names:
+        module = 'ansible_collections.apigw.router.plugins.module_utils.' + name
         try:
-            return importlib.import_module('ansible_collections.apigw.router.plugins.module_utils.' + name)
-        except ImportError:
-            continue
+            return importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            # Only this layout's absence is a reason to try the next one; a missing library
+            # (grpc, say) inside the collection is an error to show.
+            if exc.name is None or not module.startswith(exc.name):
+                raise
     raise BenchError('the collection on sys.path has none of %s' % ', '.join(names))
 
 
