@@ -63,21 +63,20 @@ def _check_under(prefix, keys, what):
             % (what, len(outside), key_text(prefix), outside[0]), keys_outside=outside[:20])
 
 
-def plan(desired, current, prune=True, prefix=None):
+def plan(desired, current, prune=True, *, prefix):
     """The Plan turning ``current`` ({key: (bytes, mod_revision)}) into ``desired`` ({key: bytes}).
 
-    Keys in ``current`` but not in ``desired`` are deleted only when ``prune``. With
-    ``prefix`` (the instance's ``.../apis/``, ending in '/'), any key outside it in
-    ``desired`` or ``current`` raises ValidationError: a sync never deletes outside it.
-    Keys may be given as str (UTF-8); the Plan's are bytes.
+    Keys in ``current`` but not in ``desired`` are deleted only when ``prune``. Any key
+    outside ``prefix`` (the instance's ``.../apis/``, ending in '/') in ``desired`` or
+    ``current`` raises ValidationError: a sync never deletes outside it, so there is no
+    plan without a prefix. Keys may be given as str (UTF-8); the Plan's are bytes.
     """
     desired, current = as_bytes_keys(desired), as_bytes_keys(current)
-    if prefix is not None:
-        prefix = prefix if isinstance(prefix, bytes) else prefix.encode("utf-8")
-        if not prefix.endswith(b"/"):
-            raise ValidationError("the routes prefix %r must end with '/'" % prefix)
-        _check_under(prefix, current, "etcd returned")
-        _check_under(prefix, desired, "the desired routes have")
+    prefix = prefix if isinstance(prefix, bytes) else prefix.encode("utf-8")
+    if not prefix.endswith(b"/"):
+        raise ValidationError("the routes prefix %r must end with '/'" % prefix)
+    _check_under(prefix, current, "etcd returned")
+    _check_under(prefix, desired, "the desired routes have")
     creates, updates, deletes = {}, {}, {}
     unchanged = 0
     for key, value in desired.items():

@@ -248,6 +248,21 @@ class Found(namedtuple('Found', ['revision', 'current', 'stored', 'plan', 'manif
     __slots__ = ()
 
 
+def _read_and_plan(client, prefix, mkey, desired, expected, prune, page_size, touch):
+    """Read what etcd holds under ``prefix`` and the manifest at ``mkey``, and plan turning
+    them into ``desired`` ({key bytes: value}, whose manifest is ``expected``): a Found.
+    ``touch``: the manifest op also rewrites the manifest whenever routes are written
+    (see _manifest_op), as a sync does; inspecting only asks whether its bytes differ."""
+    revision, current = client.read_prefix(prefix, page_size)
+    stored = client.get(mkey)
+    plan = make_plan(desired, current, prune, prefix=prefix)
+    after = routes_after(desired, current, plan)
+    new_manifest = expected if after is desired else manifest(after)
+    manifest_op = _manifest_op(mkey.encode('utf-8'), canonical_json(new_manifest), stored,
+                               touch=touch and plan.changed)
+    return Found(revision, current, stored, plan, new_manifest, manifest_op, _ops_for(plan, manifest_op, current))
+
+
 def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, allow_empty=False,
          max_txn_ops=ETCD_MAX_TXN_OPS, lock_timeout=30, check_mode=False, diff=False,
          max_conflict_retries=5, lock_ttl=LOCK_TTL, page_size=READ_PAGE_SIZE):
@@ -308,20 +323,16 @@ class _Sync:
         self.before = {}  # key -> (value, mod_revision) as read before the write that committed
 
     def read_and_plan(self):
-        revision, current = self.client.read_prefix(self.prefix, self.page_size)
-        stored = self.client.get(self.mkey)
-        plan = make_plan(self.desired, current, self.prune, self.prefix)
-        if not self.desired and plan.deletes and not self.allow_empty:
+        found = _read_and_plan(self.client, self.prefix, self.mkey, self.desired, self.expected, self.prune,
+                               self.page_size, touch=True)
+        deletes = found.plan.deletes
+        if not self.desired and deletes and not self.allow_empty:
             raise ValidationError(
                 'the source has no routable (published) API for instance %s: the sync would delete '
-                'all %d route(s) in etcd; set allow_empty to allow it' % (self.instance_id, len(plan.deletes)),
-                would_delete=len(plan.deletes))
-        after = routes_after(self.desired, current, plan)
-        new_manifest = self.expected if after is self.desired else manifest(after)
-        manifest_op = _manifest_op(self.bmkey, canonical_json(new_manifest), stored, touch=plan.changed)
-        self.found = Found(revision, current, stored, plan, new_manifest, manifest_op,
-                           _ops_for(plan, manifest_op, current))
-        return self.found
+                'all %d route(s) in etcd; set allow_empty to allow it' % (self.instance_id, len(deletes)),
+                would_delete=len(deletes))
+        self.found = found
+        return found
 
     def write(self, lock, max_txn_ops, max_conflict_retries):
         """Carry out the plan in guarded transactions under ``lock``; read and plan again on a
@@ -442,6 +453,7 @@ def inspect(client, instance_id, key_prefix='/apig/router', desired=None, prune=
     """
     prefix = routes_prefix(key_prefix, instance_id)
     mkey = manifest_key(key_prefix, instance_id)
+    found = None  # the plan of a sync to ``desired``
     if desired is not None:
         desired = DesiredRoutes.of(desired)
         if not records:
@@ -452,9 +464,12 @@ def inspect(client, instance_id, key_prefix='/apig/router', desired=None, prune=
                         'drift': {'create': [], 'update': [], 'delete': []}, 'in_sync': True,
                         'manifest_in_sync': True}
         expected = desired.computed_manifest()  # the routes' own (the source's cache learns it too)
-        desired = as_bytes_keys(desired.routes())
-    revision, current = client.read_prefix(prefix, page_size)
-    stored = client.get(mkey)
+        found = _read_and_plan(client, prefix, mkey, as_bytes_keys(desired.routes()), expected, prune, page_size,
+                               touch=False)
+        revision, current, stored = found.revision, found.current, found.stored
+    else:
+        revision, current = client.read_prefix(prefix, page_size)
+        stored = client.get(mkey)
     result = {'count': len(current), 'manifest': _decode_manifest(stored), 'revision': revision}
     if records:
         routes = []
@@ -465,13 +480,10 @@ def inspect(client, instance_id, key_prefix='/apig/router', desired=None, prune=
                 routes.append({'key': key_text(key), 'invalid': True,
                                'value': current[key][0][:256].decode('utf-8', 'replace')})
         result['routes'] = routes
-    if desired is not None:
-        plan = make_plan(desired, current, prune, prefix)
-        s = summary(plan)
+    if found is not None:
+        s = summary(found.plan)
         result['drift'] = {'create': s['created'], 'update': s['updated'], 'delete': s['deleted']}
-        after = routes_after(desired, current, plan)
-        manifest_ok = _manifest_op(mkey, canonical_json(expected if after is desired else manifest(after)),
-                                   stored) is None
-        result['in_sync'] = not plan.changed and manifest_ok
+        manifest_ok = found.manifest_op is None
+        result['in_sync'] = not found.plan.changed and manifest_ok
         result['manifest_in_sync'] = manifest_ok
     return result

@@ -237,7 +237,7 @@ def _envs(value, name, problems, api):
         return _several_envs(value.split("|"), names, publish_ids, problems)
     # one environment, the common case: nothing to split or pair, and one id cannot repeat
     if not _identifier_match(value):
-        _distinct_env_ids((value,), problems)  # words the problem
+        problems.append(_env_id_problem(value))
         return _OMIT
     return [_env(value, names, publish_ids)]
 
@@ -270,13 +270,18 @@ def _distinct_env_ids(ids, problems):
     seen = set()
     for env_id in ids:
         if not _identifier_match(env_id):
-            problems.append("run_env_id part %s is not a valid environment id" % describe(env_id))
+            problems.append(_env_id_problem(env_id))
             ok = False
         elif env_id in seen:
             problems.append("run_env_id names environment %s twice" % env_id)
             ok = False
         seen.add(env_id)
     return ok
+
+
+def _env_id_problem(env_id):
+    """The problem reported for a run_env_id part that is not an environment id."""
+    return "run_env_id part %s is not a valid environment id" % describe(env_id)
 
 
 def _env_parts(text, source, count, problems):
