@@ -255,12 +255,19 @@ class Hammer(object):
         self._keys, self._limit = keys, limit
         self._stop = threading.Event()
         self.writes = 0
+        self.failed_writes = 0
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         deadline = time.monotonic() + self._limit
         while not self._stop.is_set() and time.monotonic() < deadline:
-            self._client.put(self._keys[self.writes % len(self._keys)], 'someone else %d' % self.writes)
+            try:
+                self._client.put(self._keys[self.writes % len(self._keys)], 'someone else %d' % self.writes)
+            except Exception:  # pylint: disable=broad-except
+                # A put that times out on a busy machine must not end the thread: a silent
+                # hammer let the sync through.
+                self.failed_writes += 1
+                continue
             self.writes += 1
 
     def __enter__(self):
