@@ -31,7 +31,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -245,39 +244,59 @@ def conflict_source(path):
     return str(path)
 
 
+# The other writer runs in a process of its own: a thread of this process, sharing it with
+# xdist and the ansible-playbook runner, was seen to stall for a whole sync.
+_HAMMER = r"""
+import signal, sys, time
+import pyetcd
+host, port, limit = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+keys = sys.argv[4:]
+stop = []
+signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+client = pyetcd.client(host, port, timeout=5)
+deadline = time.monotonic() + limit
+writes = 0
+while not stop and time.monotonic() < deadline:
+    try:
+        client.put(keys[writes % len(keys)], "someone else %d" % writes)
+        writes += 1
+    except Exception:  # a put that timed out on a busy machine: go on writing
+        time.sleep(0.01)
+print(writes)
+"""
+
+
 class Hammer(object):
-    """Rewrites etcd keys as fast as it can, hopping over them, until stopped (at most ``limit`` seconds)."""
+    """Rewrites etcd keys as fast as it can, in turn, from another process, until stopped (at most
+    ``limit`` seconds); ``writes`` counts its puts once it is stopped."""
 
     def __init__(self, etcd, keys, limit=240.0):
-        import pyetcd  # pylint: disable=import-outside-toplevel
-        host, port = etcd.endpoints[0].rsplit('//', 1)[1].rsplit(':', 1)
-        self._client = pyetcd.client(host, int(port))
-        self._keys, self._limit = keys, limit
-        self._stop = threading.Event()
+        self._args = [sys.executable, '-c', _HAMMER] + etcd.endpoints[0].rsplit('//', 1)[1].rsplit(':', 1)
+        self._args += [str(limit)] + list(keys)
+        self._etcd, self._first = etcd, keys[0]
+        self._process = None
         self.writes = 0
-        self.failed_writes = 0
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        deadline = time.monotonic() + self._limit
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            try:
-                self._client.put(self._keys[self.writes % len(self._keys)], 'someone else %d' % self.writes)
-            except Exception:  # pylint: disable=broad-except
-                # A put that times out on a busy machine must not end the thread: a silent
-                # hammer let the sync through.
-                self.failed_writes += 1
-                continue
-            self.writes += 1
 
     def __enter__(self):
-        self._thread.start()
+        self._process = subprocess.Popen(self._args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # Started when its first write is in: every write after this overlaps the tasks.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self._process.poll() is None and not self._written():
+            time.sleep(0.05)
         return self
 
+    def _written(self):
+        return bool(self._etcd.etcdctl(['get', self._first, '--print-value-only']).strip())
+
     def __exit__(self, *exc_info):
-        self._stop.set()
-        self._thread.join(timeout=30)
-        self._client.close()
+        self._process.terminate()
+        try:
+            out, err = self._process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            out, err = self._process.communicate()
+        assert self._process.returncode == 0, err.decode('utf-8', 'replace')[-2000:]
+        self.writes = int(out.decode().split()[-1])
 
 
 def representative_tasks(sim, etcd, conflict_src):
