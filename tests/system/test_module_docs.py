@@ -227,12 +227,11 @@ BAD_API = {'id': 'bad-1', 'req_method': 'FETCH', 'req_uri': 'no-slash', 'run_env
 GOOD_API = {'id': 'good-1', 'req_method': 'GET', 'req_uri': '/good', 'run_env_id': 'e1'}
 # The lock of this instance is held by someone else for the whole run.
 LOCKED = 'inst-locked'
-# Another writer rewrites the last 20 routes of this instance (in key order) all the time. A
-# sync writes in key order, in small transactions, so every attempt (the first, and each
-# re-plan, which finds those 20 changed again) reaches them last, well after its read: the
-# writer has changed them in between and the guarded writes keep conflicting until the sync
-# gives up. (Spread over all the routes, as before, the writer hit a re-plan's few pending
-# routes only by chance, and a busy machine let a sync through.)
+# Another writer rewrites the last 20 routes of this instance (in key order), all 20 in each
+# of its transactions, all the time. A sync writes in key order, a few routes per
+# transaction, so every attempt (the first, and each re-plan, which finds those 20 changed
+# again) reaches them last, several commits after its read: the writer has changed them in
+# between and the guarded writes keep conflicting until the sync gives up.
 CONFLICTED, CONFLICT_ROUTES = 'inst-conflict', 2000
 # Every ListApisV2 listing of this instance ends short of its total: never used as a source.
 TRUNCATED = 'inst-cut'
@@ -258,7 +257,11 @@ deadline = time.monotonic() + limit
 writes = 0
 while not stop and time.monotonic() < deadline:
     try:
-        client.put(keys[writes % len(keys)], "someone else %d" % writes)
+        # All the keys in one transaction: each of them changes as often as etcd commits a
+        # transaction, so no attempt of the sync (read, then one transaction per few keys) can
+        # find them unchanged, however slow a busy machine makes every commit.
+        client.transaction(compare=[], success=[client.transactions.put(k, "someone else %d" % writes)
+                                                for k in keys], failure=[])
         writes += 1
     except Exception:  # a put that timed out on a busy machine: go on writing
         time.sleep(0.01)
@@ -267,8 +270,8 @@ print(writes)
 
 
 class Hammer(object):
-    """Rewrites etcd keys as fast as it can, in turn, from another process, until stopped (at most
-    ``limit`` seconds); ``writes`` counts its puts once it is stopped."""
+    """Rewrites etcd keys, all at once, as fast as it can, from another process, until stopped (at
+    most ``limit`` seconds); ``writes`` counts its transactions once it is stopped."""
 
     def __init__(self, etcd, keys, limit=240.0):
         self._args = [sys.executable, '-c', _HAMMER] + etcd.endpoints[0].rsplit('//', 1)[1].rsplit(':', 1)
