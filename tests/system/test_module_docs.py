@@ -31,12 +31,12 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 import pytest
 
 from apigw_support.ansible import INSTALLED_COLLECTION, INSTALLED_COLLECTIONS
 from apigw_support.etcd import etcd_single
+from apigw_support.etcd_proxy import ContestingProxy
 from apigw_support.simulator import Simulator
 
 NAMESPACE = 'apigw.router'
@@ -227,82 +227,18 @@ BAD_API = {'id': 'bad-1', 'req_method': 'FETCH', 'req_uri': 'no-slash', 'run_env
 GOOD_API = {'id': 'good-1', 'req_method': 'GET', 'req_uri': '/good', 'run_env_id': 'e1'}
 # The lock of this instance is held by someone else for the whole run.
 LOCKED = 'inst-locked'
-# Another writer rewrites the last 20 routes of this instance (in key order), all 20 in each
-# of its transactions, all the time. A sync writes in key order, a few routes per
-# transaction, so every attempt (the first, and each re-plan, which finds those 20 changed
-# again) reaches them last, several commits after its read: the writer has changed them in
-# between and the guarded writes keep conflicting until the sync gives up.
-CONFLICTED, CONFLICT_ROUTES = 'inst-conflict', 2000
+# Every transaction that writes one of the last CONTESTED routes of this instance meets them
+# just rewritten by another writer (ContestingProxy), so each attempt of the sync conflicts,
+# and so does each re-plan, until it gives up: on a machine of any speed.
+CONFLICTED, CONFLICT_ROUTES, CONTESTED = 'inst-conflict', 12, 4
 # Every ListApisV2 listing of this instance ends short of its total: never used as a source.
 TRUNCATED = 'inst-cut'
 
 
-def conflict_source(path):
-    apis = [dict(GOOD_API, id='c%04d' % i, req_uri='/c/%d' % i) for i in range(CONFLICT_ROUTES)]
-    path.write_text(json.dumps(apis))
-    return str(path)
+CONFLICT_APIS = [dict(GOOD_API, id='c%04d' % i, req_uri='/c/%d' % i) for i in range(CONFLICT_ROUTES)]
 
 
-# The other writer runs in a process of its own: a thread of this process, sharing it with
-# xdist and the ansible-playbook runner, was seen to stall for a whole sync.
-_HAMMER = r"""
-import signal, sys, time
-import pyetcd
-host, port, limit = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-keys = sys.argv[4:]
-stop = []
-signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
-client = pyetcd.client(host, port, timeout=5)
-deadline = time.monotonic() + limit
-writes = 0
-while not stop and time.monotonic() < deadline:
-    try:
-        # All the keys in one transaction: each of them changes as often as etcd commits a
-        # transaction, so no attempt of the sync (read, then one transaction per few keys) can
-        # find them unchanged, however slow a busy machine makes every commit.
-        client.transaction(compare=[], success=[client.transactions.put(k, "someone else %d" % writes)
-                                                for k in keys], failure=[])
-        writes += 1
-    except Exception:  # a put that timed out on a busy machine: go on writing
-        time.sleep(0.01)
-print(writes)
-"""
-
-
-class Hammer(object):
-    """Rewrites etcd keys, all at once, as fast as it can, from another process, until stopped (at
-    most ``limit`` seconds); ``writes`` counts its transactions once it is stopped."""
-
-    def __init__(self, etcd, keys, limit=240.0):
-        self._args = [sys.executable, '-c', _HAMMER] + etcd.endpoints[0].rsplit('//', 1)[1].rsplit(':', 1)
-        self._args += [str(limit)] + list(keys)
-        self._etcd, self._first = etcd, keys[0]
-        self._process = None
-        self.writes = 0
-
-    def __enter__(self):
-        self._process = subprocess.Popen(self._args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        # Started when its first write is in: every write after this overlaps the tasks.
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and self._process.poll() is None and not self._written():
-            time.sleep(0.05)
-        return self
-
-    def _written(self):
-        return bool(self._etcd.etcdctl(['get', self._first, '--print-value-only']).strip())
-
-    def __exit__(self, *exc_info):
-        self._process.terminate()
-        try:
-            out, err = self._process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            out, err = self._process.communicate()
-        assert self._process.returncode == 0, err.decode('utf-8', 'replace')[-2000:]
-        self.writes = int(out.decode().split()[-1])
-
-
-def representative_tasks(sim, etcd, conflict_src):
+def representative_tasks(sim, etcd, contesting_proxy):
     """(module, task) pairs: each mode, single and fleet, with and without options that add keys."""
     api = dict(project_id=PROJECT, endpoint=sim.url, auth_token=TOKEN, retries=0)
     store = dict(etcd_endpoints=etcd.endpoints, key_prefix='/t/docs')
@@ -330,8 +266,9 @@ def representative_tasks(sim, etcd, conflict_src):
         (info, dict(instance_id='no-such-instance', compare=True, **dict(api, **store))),
         (refresh, dict(mode='etcd', instance_id='inst-a', apis=[], **store)),
         (refresh, dict(mode='etcd', instance_id=LOCKED, apis=[GOOD_API], lock_timeout=0.5, **store)),
-        # Small transactions: the hammer always gets between (see CONFLICTED).
-        (refresh, dict(mode='etcd', instance_id=CONFLICTED, src=conflict_src, max_txn_ops=4, **store)),
+        # Through the proxy that always gets between (see CONFLICTED).
+        (refresh, dict(mode='etcd', instance_id=CONFLICTED, apis=CONFLICT_APIS,
+                       **dict(store, etcd_endpoints=[contesting_proxy.endpoint]))),
         (refresh, dict(mode='etcd', instance_id=TRUNCATED, **dict(api, **store))),
         (info, dict(instance_id=TRUNCATED, compare=True, **dict(api, **store))),
     ]
@@ -343,13 +280,16 @@ def test_every_returned_key_is_documented(ansible, docs, tmp_path):
     (tmp_path / 'etcd').mkdir()
     (tmp_path / 'sim').mkdir()
     with etcd_single(tmp_path / 'etcd') as etcd, Simulator(SIM_CONFIG, workdir=tmp_path / 'sim') as sim:
-        pairs = representative_tasks(sim, etcd, conflict_source(tmp_path / 'conflict.json'))
         etcd.put('/t/docs/%s/lock' % LOCKED, 'another-sync-0001')
         sim.set_faults(TRUNCATED, always={'truncate': 1})
-        last_routes = ['/t/docs/%s/apis/c%04d' % (CONFLICTED, i) for i in range(CONFLICT_ROUTES - 20, CONFLICT_ROUTES)]
-        with Hammer(etcd, last_routes) as hammer:
+        contested = ['/t/docs/%s/apis/c%04d' % (CONFLICTED, i)
+                     for i in range(CONFLICT_ROUTES - CONTESTED, CONFLICT_ROUTES)]
+        with ContestingProxy(etcd.endpoints[0], contested) as proxy:
+            pairs = representative_tasks(sim, etcd, proxy)
             run = ansible.run_tasks([task for _module, task in pairs], diff=True, name='returns')
-        assert hammer.writes > 0
+        # The first attempt and each of the 5 re-plans (max_conflict_retries' default) met the other writer.
+        assert proxy.interventions >= 6, (proxy.interventions, run.describe())
+        assert etcd.etcdctl(['get', contested[0], '--print-value-only']).startswith('someone else')
     assert run.rc in (0, 2), run.describe()
     without_runs = sorted(set(MODULES) - set(module for module, _task in pairs))
     assert not without_runs, 'no representative run for: %s (add one to representative_tasks)' % without_runs
