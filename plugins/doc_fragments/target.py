@@ -86,10 +86,13 @@ options:
       - Mutually exclusive with O(src). When neither is given, the module reads each instance's APIs from the management
         API with ListApisV2, paging by 500.
       - A ListApisV2 listing is used only when it adds up - every page gives the same C(total), and the API ids
-        received are distinct and exactly that many. APIs created or deleted while the pages are read, or a listing that
-        ends short of its C(total), make it list again, three times in all (after 1 and 2 seconds); a listing that
-        still does not add up fails the instance before anything is written (and so never deletes the routes it
-        missed), with a message and RV(listings) saying what did not add up. An answer without C(total) fails at once.
+        received are distinct and exactly that many. One API deleted and another created while the pages are read keep
+        the C(total) and still make the later pages skip an API, so a listing of more than one page is used only once
+        the next listing finds the same ids (an instance of more than 500 APIs is listed twice). APIs created or deleted
+        while the pages are read, or a listing that ends short of its C(total), make it list again, three failed
+        listings in all (after 1 and 2 seconds); a listing that still does not add up fails the instance before
+        anything is written (and so never deletes the routes it missed), with a message and RV(listings) saying what
+        did not add up. An answer without C(total) fails at once.
     type: list
     elements: raw
   src:

@@ -293,7 +293,7 @@ def list_apis(apis, query):
 
 
 def added_api(instance_id, serial):
-    """A new published API (RELEASE) for the ``then_add`` fault: its id depends on ``serial``
+    """A new published API (RELEASE) for the ``then_add`` and ``then_append`` faults: its id depends on ``serial``
     only, so a run that adds the same number of APIs adds the same ids."""
     api_id = hashlib.md5(("apig_sim:added:%s:%d" % (instance_id, serial)).encode("utf-8")).hexdigest()
     return complete_api({"id": api_id, "name": "added_%d" % serial, "req_uri": "/added/%d" % serial,
@@ -305,7 +305,7 @@ def list_apis_faulty(apis, query, fault, instance_id="", serial=0):
 
     Returns ``(answer, apis_after)``: ``apis_after`` is ``apis`` itself unless the fault
     deletes or adds APIs once this page is cut, as a busy instance does between two pages.
-    ``serial`` numbers the APIs that ``then_add`` adds.
+    ``serial`` numbers the APIs that ``then_add`` and ``then_append`` add.
     """
     answer = list_apis(apis, query)
     if "truncate" in fault:
@@ -322,4 +322,7 @@ def list_apis_faulty(apis, query, fault, instance_id="", serial=0):
         after = after[fault["then_delete"]:]
     if fault.get("then_add"):
         after = [added_api(instance_id, serial + n) for n in range(fault["then_add"])] + after
+    if fault.get("then_append"):
+        first = serial + fault.get("then_add", 0)
+        after = after + [added_api(instance_id, first + n) for n in range(fault["then_append"])]
     return answer, after

@@ -31,6 +31,8 @@ and is answered with a page, not an error):
                          of the previous page): one id on two pages, ``total`` unchanged
   then_delete: 1         after this page, delete the first 1 API(s) of the instance
   then_add: 1            after this page, add 1 new published API(s) in front of the others
+  then_append: 1         after this page, add 1 new published API(s) behind the others; with
+                         then_delete, the total stays the same while the later pages shift
 """
 
 from __future__ import absolute_import, division, print_function
@@ -42,7 +44,7 @@ import threading
 IAM_TARGET = "@iam"
 MAX_DELAY = 600.0        # a typo must not hang a test run for hours
 MAX_COUNT = 100000
-LISTING_KEYS = ("truncate", "duplicate", "then_delete", "then_add")
+LISTING_KEYS = ("truncate", "duplicate", "then_delete", "then_add", "then_append")
 LISTING_RESOURCE = "list_apis"
 _ENTRY_KEYS = frozenset(("status", "error_code", "error_msg", "retry_after", "body",
                          "content_type", "reset", "delay", "count", "method", "resource") + LISTING_KEYS)
@@ -118,7 +120,7 @@ def normalise_entry(entry, where):
 
 def _listing_keys(entry, out, where):
     """The ListApisV2 faults of ``entry`` into ``out``: answered with a page, so never with an error."""
-    for key, least in (("truncate", 0), ("then_delete", 1), ("then_add", 1)):
+    for key, least in (("truncate", 0), ("then_delete", 1), ("then_add", 1), ("then_append", 1)):
         value = entry.get(key)
         if value is not None:
             if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= MAX_COUNT:

@@ -103,15 +103,15 @@ class SimServer(ThreadingHTTPServer):
         self.refreshes = Refreshes()
         # The APIs as configured, for POST /_sim/reset {"apis": "config"}.
         self.config_apis = dict((i.id, list(i.apis)) for i in config.instances.values())
-        self._serial = 0                 # numbers the APIs that then_add faults add
+        self._serial = 0                 # numbers the APIs that then_add and then_append faults add
         self._serial_lock = threading.Lock()
         ThreadingHTTPServer.__init__(self, address, Handler)
 
     def next_serial(self, fault):
-        """The first number of the APIs that ``fault`` adds (then_add), reserving them."""
+        """The first number of the APIs that ``fault`` adds (then_add, then_append), reserving them."""
         with self._serial_lock:
             first = self._serial
-            self._serial += fault.get("then_add", 0)
+            self._serial += fault.get("then_add", 0) + fault.get("then_append", 0)
             return first
 
     def server_close(self):

@@ -54,27 +54,43 @@ class RouterApi(object):
         ListApisV2 pages by offset: an API created or deleted between two pages shifts the
         others, so that one is listed twice or not at all, and a listing can also stop short
         of its ``total``. A listing counts only when its pages all give the same ``total``
-        and the ids collected are unique and exactly that many. Otherwise it is taken again
-        (``listings`` times in all, ``pause`` seconds before the second, doubled before the
-        third), then IncompleteListingError says what did not add up. The caller uses the
-        APIs only once they are returned whole, so an incomplete listing never prunes.
+        and the ids collected are unique and exactly that many. Even then, an API deleted in
+        front of the offset and another created behind it leave the total as it was while
+        the API at the page boundary goes unlisted: so a listing of several pages counts only
+        once the next listing finds the same ids (a single page is one answer, in which
+        nothing shifts). Listings that fail either test are taken again (``listings`` of
+        them in all, ``pause`` seconds before the next, doubled each time), then
+        IncompleteListingError says what did not add up. The caller uses the APIs only once
+        they are returned whole, so an incomplete listing never prunes.
         """
         listings = LISTINGS if listings is None else listings
         pause = LISTING_PAUSE if pause is None else pause
         sleep = time.sleep if sleep is None else sleep
-        taken = []
-        for attempt in range(listings):
-            if attempt:
-                sleep(pause * 2 ** (attempt - 1))
+        failed, unconfirmed, pause_next = [], None, False
+        # At most one listing more than ``listings``: the first complete one of several pages
+        # fails nothing yet, it waits for the next one to confirm it.
+        for _pass in range(listings + 1):
+            if pause_next:
+                sleep(pause * 2 ** (len(failed) - 1))
             listing = self._listing(instance_id, page_size)
-            if not listing.problems():
+            problems = listing.problems()
+            pause_next = bool(problems)
+            if problems:
+                failed.append((listing, problems))
+            elif len(listing.totals) == 1 or (unconfirmed is not None and not listing.differences(unconfirmed)):
                 return listing.apis
-            taken.append(listing)
+            else:
+                if unconfirmed is not None:
+                    failed.append((unconfirmed, listing.differences(unconfirmed)))
+                    pause_next = True
+                unconfirmed = listing
+            if len(failed) >= listings:
+                break
         raise IncompleteListingError(
             "ListApisV2 of instance %s did not add up in %d listing(s), so it is not used as a source and "
-            "nothing was written: %s" % (instance_id, len(taken), "; ".join(
-                "listing %d: %s" % (n, ", ".join(listing.problems())) for n, listing in enumerate(taken, 1))),
-            [listing.summary() for listing in taken])
+            "nothing was written: %s" % (instance_id, len(failed), "; ".join(
+                "listing %d: %s" % (n, ", ".join(problems)) for n, (_listing, problems) in enumerate(failed, 1))),
+            [listing.summary() for listing, _problems in failed])
 
     def _listing(self, instance_id, page_size):
         """One pass over the pages, from offset 0 until ``total`` is reached, a page is empty or
@@ -141,6 +157,16 @@ class Listing(object):
             found.append("%d id(s) listed more than once (%s%s)" % (
                 len(duplicates), ", ".join(duplicates[:MAX_NAMED]), ", ..." if len(duplicates) > MAX_NAMED else ""))
         return found
+
+    def differences(self, earlier):
+        """How this complete listing's ids differ from an ``earlier`` complete one, said of the
+        earlier one; empty if they agree."""
+        ids, before = set(self._ids()), set(earlier._ids())
+        if ids == before:
+            return []
+        return ["complete, but the next listing had %d id(s) that it did not and lacked %d of its own "
+                "(APIs were created or deleted meanwhile, and pages may have shifted)"
+                % (len(ids - before), len(before - ids))]
 
     def summary(self):
         """The listing as a result value: totals of its pages, ids collected, unique ids, duplicates."""

@@ -80,6 +80,19 @@ def test_then_delete_shifts_the_next_pages(sim):
     assert sim.requests()[1]["fault"] is None
 
 
+def test_then_delete_and_then_append_keep_the_total_and_skip_an_api(sim):
+    # One deleted in front, one added behind: every page says 12 and the listing collects 12
+    # unique ids, yet IDS[5] is never listed (the second page starts one further on).
+    sim.set_faults("inst-list", [{"then_delete": 1, "then_append": 1}])
+    first = listing(sim)
+    assert [total for total, _ids in first] == [12, 12, 12]
+    assert first[0][1] == IDS[0:5] and first[1][1] == IDS[6:11]
+    added = first[2][1][1:]
+    assert first[2][1][0] == IDS[11] and len(added) == 1 and added[0] not in IDS
+    assert IDS[5] not in sum((ids for _total, ids in first), [])
+    assert listing(sim) == [(12, IDS[1:6]), (12, IDS[6:11]), (12, [IDS[11]] + added)]
+
+
 def test_then_add_puts_new_published_apis_in_front(sim):
     sim.set_faults("inst-list", [{"then_add": 2}])
     first = listing(sim)
@@ -123,6 +136,7 @@ def test_listing_faults_leave_other_requests_alone(sim):
     ({"then_delete": 0}, "then_delete must be 1..100000"),
     ({"truncate": -1}, "truncate must be 0..100000"),
     ({"then_add": True}, "then_add must be 1..100000"),
+    ({"then_append": 0}, "then_append must be 1..100000"),
     ({"duplicate": "yes"}, "duplicate must be true or false"),
     ({"duplicate": False}, "give at least one of"),
 ])

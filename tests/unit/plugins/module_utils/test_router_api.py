@@ -70,6 +70,11 @@ def delete_first(gateway, offset, limit, page):
     gateway.apis = gateway.apis[1:]   # after this page: the next pages shift by one
 
 
+def replace_first(gateway, offset, limit, page):
+    # One API deleted in front, another created behind: the total stays, the next pages shift by one.
+    gateway.apis = gateway.apis[1:] + [{"id": "new%d" % len(gateway.requests)}]
+
+
 def add_first(gateway, offset, limit, page):
     gateway.apis = [{"id": "new%d" % len(gateway.requests)}] + gateway.apis
 
@@ -109,10 +114,11 @@ def list_all(gateway, **kwargs):
     (0, [0]),
     (1, [0]),
     (500, [0]),                       # exactly one full page: offset reaches total, no empty page asked
-    (1000, [0, 500]),
-    (1234, [0, 500, 1000]),
+    # Several pages: the next listing confirms the ids (see test_a_shift_that_keeps_the_total...).
+    (1000, [0, 500] * 2),
+    (1234, [0, 500, 1000] * 2),
 ])
-def test_a_complete_listing_is_taken_once(count, offsets):
+def test_a_complete_listing_is_taken_once_or_confirmed_once(count, offsets):
     gateway = Gateway(apis(count))
     result, sleeps = list_all(gateway)
     assert result == apis(count)
@@ -123,7 +129,7 @@ def test_size_is_not_trusted_for_the_offset():
     # A page whose size disagrees with its items: the offset advances by the items received.
     gateway = Gateway(apis(1234), [lambda g, o, l, page: dict(page, size=499)])
     result, _sleeps = list_all(gateway)
-    assert result == apis(1234) and gateway.requests == [0, 500, 1000]
+    assert result == apis(1234) and gateway.requests == [0, 500, 1000] * 2
 
 
 # -- listings that never add up: fail after 3 listings, naming what did not add up -------
@@ -204,7 +210,32 @@ def test_a_transient_fault_clears_on_listing_again(faults, expected, listings):
     result, sleeps = list_all(gateway)
     assert result == expected
     assert len(sleeps) == listings - 1
-    assert gateway.requests.count(0) == listings
+    # and one listing more, that confirms the last (several pages)
+    assert gateway.requests.count(0) == listings + 1
+
+
+def test_a_shift_that_keeps_the_total_is_caught_by_the_confirming_listing():
+    gateway = Gateway(apis(1234), [replace_first])
+    result, sleeps = list_all(gateway)
+    # Listing 1 adds up (1234 unique ids) but never saw a0500, the first item of page 2 after
+    # the shift. Listing 2 has it (and new1): they differ, so a third is taken; it agrees.
+    first = gateway.requests[:3]
+    assert first == [0, 500, 1000] and gateway.requests == [0, 500, 1000] * 3
+    assert result == apis(1233, start=1) + [{"id": "new1"}]
+    assert {"id": "a0500"} in result and sleeps == [1.0]
+
+
+def test_an_instance_that_never_holds_still_fails_naming_it():
+    gateway = Gateway(apis(1234), [replace_first] * 30)
+    with pytest.raises(IncompleteListingError) as caught:
+        list_all(gateway)
+    error = caught.value
+    assert len(error.listings) == 3 and gateway.requests.count(0) == 4
+    assert all(listing["collected"] == listing["unique"] == 1234 for listing in error.listings)
+    # Listing 1 missed a0500, a1001 (shifts) and new3-new5 (created later); listing 2 no longer
+    # had a0000-a0002 (deleted) and missed a0503, a1004 (shifts): five each way.
+    assert "listing 1: complete, but the next listing had 5 id(s) that it did not and lacked 5 of its own " \
+           "(APIs were created or deleted meanwhile, and pages may have shifted)" in error.msg
 
 
 # -- answers that cannot be shown complete at all --------------------------------------------
