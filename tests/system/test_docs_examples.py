@@ -10,8 +10,8 @@
    them, once per authentication method, through ``ansible-playbook`` against the
    simulator and a real etcd with TLS and authentication.
 
-2. The examples: every YAML code block of README.md and docs/docsite/rst/*.rst, and every
-   module's EXAMPLES, is run as written against the simulator and a real etcd, in document
+2. The examples: every YAML code block of README.md, docs/docsite/rst/*.rst and the
+   fleet_refresh role's README.md, and every module's EXAMPLES, is run as written against the simulator and a real etcd, in document
    order. The placeholder scheme (what the test fills in, and nothing else):
 
    - ``{{ variables }}`` are extra vars (``EXAMPLE_VARS``); hosts in ``apig_instances`` come
@@ -191,7 +191,7 @@ def test_every_module_runs_with_every_group_option(ansible, servers, method):
 # ------------------------------------------------------------------------------ examples
 
 EXAMPLE_VARS = {
-    'apig_project_id': P1, 'apig_instance_id': INSTANCE, 'iam_token': TOKEN,
+    'apig_project_id': P1, 'apig_instance_id': INSTANCE, 'iam_token': TOKEN, 'vault_apig_token': TOKEN,
     'vault_apig_ak': AK, 'vault_apig_sk': SK, 'vault_ak': AK, 'vault_sk': SK,
     'iam_user': IAM_USER, 'vault_iam_user': IAM_USER, 'vault_iam_password': IAM_PASSWORD,
     'iam_domain': IAM_DOMAIN, 'vault_iam_domain': IAM_DOMAIN,
@@ -258,11 +258,13 @@ def _blocks_rst(path):
 
 def collect_examples():
     found = []
-    sources = [REPO_ROOT / 'README.md'] + sorted((REPO_ROOT / 'docs' / 'docsite' / 'rst').glob('*.rst'))
-    for path in sources:
+    role_readme = REPO_ROOT / 'roles' / 'fleet_refresh' / 'README.md'
+    sources = [(path.name, path) for path in [REPO_ROOT / 'README.md'] + sorted(
+        (REPO_ROOT / 'docs' / 'docsite' / 'rst').glob('*.rst'))] + [('fleet_refresh/README.md', role_readme)]
+    for label, path in sources:
         blocks = _blocks_md(path) if path.suffix == '.md' else _blocks_rst(path)
         for kind, text, line in blocks:
-            found.append(('%s:%d' % (path.name, line), kind, text))
+            found.append(('%s:%d' % (label, line), kind, text))
     for module in MODULES:
         source = (REPO_ROOT / 'plugins' / 'modules' / (module + '.py')).read_text('utf-8')
         text = source.split("EXAMPLES = r'''", 1)[1].split("'''", 1)[0].lstrip('\n')
@@ -325,6 +327,49 @@ def test_the_docs_have_examples_and_markers():
     assert kinds.count('run') >= 15 and kinds.count('fragment') == 5 and kinds.count('environment') == 1
 
 
+ROLE = NAMESPACE + '.fleet_refresh'
+
+
+def role_uses(node):
+    """The ``vars`` of every use of the fleet_refresh role in a parsed example (``roles:`` or
+    ``include_role``/``import_role``)."""
+    found = []
+    if isinstance(node, list):
+        for item in node:
+            found += role_uses(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == 'role' and value == ROLE or key.endswith(('include_role', 'import_role')) and isinstance(
+                    value, dict) and value.get('name') == ROLE:
+                found.append(node.get('vars') or {})
+            elif isinstance(value, (list, dict)):
+                found += role_uses(value)
+    return found
+
+
+def check_role_outcome(uses, run, sim, etcd, since):
+    """What the README of the role promises, checked out of band: every instance of the fleet
+    (I1 and I2, however the example lists them) refreshed with the resources named, or its
+    routes written to etcd; the reports where fleet_refresh_report_dir says, with a clean summary."""
+    for role_vars in uses:
+        listed = role_vars.get('fleet_refresh_instances') or role_vars.get('fleet_refresh_hosts')
+        assert listed in ('{{ apig_fleet }}', '{{ apig_instances }}', "{{ groups['apig_instances'] }}"), listed
+        if role_vars.get('fleet_refresh_mode', 'api') == 'api':
+            resources = set(role_vars.get('fleet_refresh_resources') or ['apis'])
+            for instance in (I1, I2):
+                puts = set((e['resource'], e['status']) for e in sim.requests(since)
+                           if e['method'] == 'PUT' and e['instance_id'] == instance)
+                assert puts == set((r, 200) for r in resources), (instance, puts)
+        else:
+            assert routes_of(etcd, I1) == routes_of(etcd, I2) == ['ex0001']
+        report_dir = role_vars.get('fleet_refresh_report_dir')
+        if report_dir:
+            directory = run.run_dir / report_dir.replace('{{ playbook_dir }}', str(run.run_dir))
+            report = json.loads((directory / 'fleet_refresh.json').read_text('utf-8'))
+            assert report['summary']['total'] == 2 and report['summary']['failed'] == 0, report['summary']
+            assert (directory / 'fleet_refresh.junit.xml').read_text('utf-8').count('<testcase') == 2
+
+
 @pytest.mark.parametrize('where,kind,text', EXAMPLES, ids=[e[0] for e in EXAMPLES])
 def test_example_runs_as_written(ansible, servers, example_env, where, kind, text):
     sim, etcd = servers
@@ -334,6 +379,11 @@ def test_example_runs_as_written(ansible, servers, example_env, where, kind, tex
         return
     if kind == 'environment':
         env = dict(env, HUAWEICLOUD_AUTH_TOKEN=TOKEN, HUAWEICLOUD_SDK_PROJECT_ID=P1)
+    uses = role_uses(yaml.safe_load(text))
+    if any(u.get('fleet_refresh_mode') == 'etcd' for u in uses):
+        # The routes the seed wrote must be written again by the example itself.
+        for instance in (I1, I2):
+            etcd.etcdctl(['del', '--prefix', '/apig/router/%s/apis/' % instance])
     since = sim.last_seq()
     run = ansible.run(as_playbook(substituted(text, etcd), files), env=env,
                       extra_vars=dict(EXAMPLE_VARS, apig_etcd_endpoints=etcd.endpoints),
@@ -347,6 +397,7 @@ def test_example_runs_as_written(ansible, servers, example_env, where, kind, tex
     # Out of band: what the example asked of the management API reached it with a valid credential.
     refused = [e for e in sim.requests(since) if e['status'] in (401, 403)]
     assert not refused, refused
+    check_role_outcome(uses, run, sim, etcd, since)
 
 
 # ------------------------------------------------------------------- what the prose says
