@@ -39,6 +39,7 @@ import yaml
 from apigw_support.ansible import INSTALLED_COLLECTIONS, REPO_ROOT
 from apigw_support.etcd import make_certs
 from apigw_support.simulator import Simulator
+from test_inventory_plugin import plain
 
 NORTH = '2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c0b'            # looked up by IAM: the example gives no id
 SOUTH = '0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e'            # the example's project id of ap-southeast-1
@@ -198,17 +199,6 @@ def run_inventory(tmp_path, network, config_text, name, args=()):
     assert done.returncode == 0, done.stdout + done.stderr
     assert SK not in done.stdout + done.stderr
     return json.loads(done.stdout), done, home
-
-
-def plain(value):
-    """ansible-inventory writes unsafe values as {"__ansible_unsafe": value}: the plain value."""
-    if isinstance(value, dict):
-        if set(value) == {'__ansible_unsafe'}:
-            return value['__ansible_unsafe']
-        return dict((k, plain(v)) for k, v in value.items())
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 def groups_of(listing):
