@@ -218,8 +218,9 @@ from ansible_collections.apigw.router.plugins.module_utils.runs._info import run
 
 def main():
     module = ApigwRouterModule(
-        spec.TARGET, spec.APIG_CONNECTION, spec.ETCD_CONNECTION, spec.SOURCE,
+        spec.TARGET, spec.APIG_CONNECTION, spec.ETCD_CONNECTION, spec.SOURCE, spec.SCOPE,
         dict(records=dict(type='bool', default=False),
+             dest=dict(type='path'),
              compare=dict(type='bool', default=False),
              fail_on_drift=dict(type='bool', default=False),
              prune=dict(type='bool', default=True)),

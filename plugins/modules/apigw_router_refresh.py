@@ -337,6 +337,7 @@ from ansible_collections.apigw.router.plugins.module_utils.common._module import
 def main():
     module = ApigwRouterModule(
         spec.TARGET, spec.APIG_CONNECTION, spec.ETCD_CONNECTION, spec.SOURCE, spec.API_REFRESH, spec.ETCD_SYNC,
+        spec.SCOPE,
         dict(mode=dict(type='str', default='api', choices=['api', 'etcd'])),
         mutually_exclusive=spec.TARGET_MUTUALLY_EXCLUSIVE + spec.SOURCE_MUTUALLY_EXCLUSIVE,
         required_one_of=spec.TARGET_REQUIRED_ONE_OF,

@@ -25,7 +25,7 @@ from ansible_collections.apigw.router.plugins.module_utils.runs._targets import 
 
 def run_api_refresh(params, check_mode, diff, warn):  # pylint: disable=unused-argument
     for index, item in enumerate(params.get("instances") or []):
-        given = [option for option in ETCD_ITEM_OPTIONS if item.get(option) is not None]
+        given = [option for option in ETCD_ITEM_OPTIONS + ("scope",) if item.get(option) is not None]
         if given:
             raise ValidationError("instances[%d].%s is an etcd connection option: mode api does not use etcd"
                                   % (index, given[0]))
@@ -33,6 +33,9 @@ def run_api_refresh(params, check_mode, diff, warn):  # pylint: disable=unused-a
     for name in ("apis", "src"):
         if params.get(name) is not None:
             raise ValidationError("%s is a source for mode etcd; mode api refreshes what the gateway has" % name)
+    for name in ("scope", "backup"):
+        if params.get(name):
+            raise ValidationError("%s applies to mode etcd; mode api refreshes the whole instance" % name)
     resources = check_resources(params["resources"])
     check_range("wait_timeout", params.get("wait_timeout"), 0)
     check_range("wait_sleep", params.get("wait_sleep"), 0)
