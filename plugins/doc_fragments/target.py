@@ -56,6 +56,10 @@ options:
         type: str
       etcd_password: {description: Overrides O(etcd_password) for this instance., type: str}
       key_prefix: {description: Overrides O(key_prefix) for this instance., type: str}
+      scope:
+        description:
+          - Overrides O(scope) for this instance (etcd mode and the info module), a dict with C(groups).
+        type: dict
   project_id:
     description:
       - Project ID of the instances, needed whenever the management API is called.

@@ -54,6 +54,34 @@ options:
       - Count routes that the source no longer has as drift to delete, as a sync with O(prune=true) would.
     type: bool
     default: true
+  dest:
+    description:
+      - Export the routes read (those of O(scope) with a scope) to this file, on the host that runs the module, as a
+        ListApisV2 page that O(apigw.router.apigw_router_refresh#module:src) accepts. A sync from it into the same
+        instance changes nothing; into an empty instance it writes the same routes, byte for byte.
+      - Written (mode 0644, through a temporary file and a rename) only when its content differs, which is then
+        reported as C(changed); in check mode never written. One instance only (O(instance_id), or O(instances) of
+        one item).
+    type: path
+  scope:
+    description:
+      - The API groups to look at on an instance that several pipelines share. RV(count), RV(routes),
+        RV(drift) and O(dest) cover only routes whose record's C(group_id) or C(group_name) is one of
+        O(scope.groups), as a scoped sync of M(apigw.router.apigw_router_refresh) would; RV(manifest) stays the
+        instance's.
+      - A source item outside the scope is refused, naming it, and nothing is written. With ListApisV2 as the source,
+        its complete listing of the instance is filtered to the scope.
+      - A source API whose id etcd holds under a group outside the scope is refused, naming both groups; moving an API
+        between two groups needs both in the scope.
+      - With a scope the routes are always read (the per-group manifests prove only a sync's no-op).
+      - Without it, the run covers the whole instance. O(instances[].scope) overrides it per instance.
+    type: dict
+    suboptions:
+      groups:
+        description: API group ids or names (as ListApisV2's C(group_id) and C(group_name) give them).
+        type: list
+        elements: str
+        required: true
 notes:
   - Secrets (O(auth_token), O(secret_key), O(security_token), O(iam_password), O(etcd_password)) never appear in
     results or messages.
@@ -93,6 +121,14 @@ EXAMPLES = r'''
 - name: List the drifting instances
   ansible.builtin.debug:
     msg: "{{ drift.results | rejectattr('in_sync') | map(attribute='instance_id') | list }}"
+
+- name: Export the routes of the group this pipeline owns, as a source file
+  apigw.router.apigw_router_info:
+    instance_id: "{{ apig_instance_id }}"
+    scope:
+      groups: [shop]
+    dest: "{{ playbook_dir }}/shop-apis.json"
+    etcd_endpoints: [http://127.0.0.1:2379]
 '''
 
 RETURN = r'''
@@ -100,13 +136,18 @@ msg:
   description: What was found, in one line.
   returned: always
   type: str
+dest:
+  description: The file O(dest) holds the routes in (written, or already holding them).
+  returned: with O(dest), single instance, except in check mode
+  type: str
+  sample: /srv/pipelines/shop/shop-apis.json
 instance_id:
   description: The instance this result is about.
   returned: single instance
   type: str
   sample: 1d2a5f7b0c9e4e0f8a3b6c2d9e8f7a6b
 count:
-  description: Number of routes of the instance in etcd.
+  description: Number of routes of the instance in etcd (of O(scope) with a scope).
   returned: single instance
   type: int
 manifest:
