@@ -19,8 +19,10 @@ import threading
 from urllib.parse import quote
 
 import pytest
+import requests
 
 from apigw_support.etcd import etcd_single
+from apigw_support.simulator import Simulator
 
 REFRESH = 'apigw.router.apigw_router_refresh'
 INFO = 'apigw.router.apigw_router_info'
@@ -253,3 +255,60 @@ def test_backup_restores_byte_for_byte_and_export_is_a_noop(ansible, etcd, tmp_p
     fresh = sync(ansible, etcd, prefix, 'inst-copy', 'into empty', dest)
     assert not fresh.failed
     assert Instance(etcd, prefix, 'inst-copy').routes() == routes(prefix, 'inst-copy', A1 if scope else full)
+
+
+SIM_PROJECT, SIM_TOKEN, SIM_INSTANCE = '5e5e0000000000000000000000000018', 'MIIshared-instance-token-18', 'inst-sim'
+
+
+def test_listapisv2_source_is_filtered_to_the_scope(ansible, etcd, tmp_path):
+    config = {'projects': [{'id': SIM_PROJECT, 'instances': [
+        {'id': SIM_INSTANCE, 'generate': {'count': 300, 'seed': 18, 'published_ratio': 1.0}}]}],
+        'credentials': {'tokens': [{'name': 'ci', 'token': SIM_TOKEN, 'roles': ['op_svc_apig']}]}}
+    prefix = '/t/listing'
+    with Simulator(config, workdir=str(tmp_path / 'sim'), etcd_endpoints=etcd.endpoints,
+                   etcd_key_prefix='/t/sim-own') as sim:
+        # What the management API lists, read here with plain HTTP.
+        listed = requests.get('%s/v1/%s/apigw/instances/%s/apis?limit=500' % (sim.url, SIM_PROJECT, SIM_INSTANCE),
+                              headers={'X-Auth-Token': SIM_TOKEN}, timeout=60,
+                              proxies={'http': None, 'https': None}).json()['apis']
+        assert len(listed) == 300 and len(set(a['group_name'] for a in listed)) > 1
+        mine = sorted(a['id'] for a in listed if a['group_name'] == 'group_01')
+        foreign_key = '%s/%s/apis/foreign-api' % (prefix, SIM_INSTANCE)
+        foreign = b'{"group_id":"other","group_name":"other","id":"foreign-api","schema":1}'
+        etcd.put(foreign_key, foreign)
+        task = {'name': 'scoped', REFRESH: dict(
+            mode='etcd', instance_id=SIM_INSTANCE, project_id=SIM_PROJECT, endpoint=sim.url, auth_token=SIM_TOKEN,
+            etcd_endpoints=etcd.endpoints, key_prefix=prefix, scope={'groups': ['group_01']})}
+        result = ansible.run_tasks([task], name='listing-scoped').assert_success().task('scoped')
+    assert result['created'] == mine and result['deleted'] == []
+    held = Instance(etcd, prefix, SIM_INSTANCE).routes()
+    assert held.pop(foreign_key) == foreign
+    assert sorted(json.loads(v)['id'] for v in held.values()) == mine
+    Instance(etcd, prefix, SIM_INSTANCE).assert_consistent('group_01')
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('scope', [None, ['grp-a']], ids=['whole', 'scoped'])
+def test_backup_of_10000_routes_restores_byte_for_byte(ansible, etcd, tmp_path, scope):
+    prefix, instance = '/t/big-%s' % ('whole' if scope is None else 'scoped'), 'inst-big'
+    keys = Instance(etcd, prefix, instance)
+    team_a, team_b = [api('a', i) for i in range(5000)], [api('b', i) for i in range(5000)]
+    assert not sync(ansible, etcd, prefix, instance, 'setup', write_source(tmp_path, 's.json', team_a + team_b),
+                    max_txn_ops=128).failed
+    if scope:
+        assert not sync(ansible, etcd, prefix, instance, 'setup scoped', write_source(tmp_path, 'a.json', team_a),
+                        scope).failed
+    before = keys.dump()
+    assert len(keys.routes()) == 10000
+
+    # Every route of team a changes, a tenth of them go away.
+    changed = [api('a', i, '/v2') for i in range(500, 5000)] + ([] if scope else team_b)
+    result = sync(ansible, etcd, prefix, instance, 'change', write_source(tmp_path, 'c.json', changed), scope,
+                  backup=True, backup_dir=str(tmp_path / 'backups'))
+    assert not result.failed and len(result['deleted']) == 500 and len(result['updated']) == 4500, result['msg']
+    saved = json.loads(open(result['backup_file'], encoding='utf-8').read())
+    assert saved['total'] == (5000 if scope else 10000)
+
+    restore = sync(ansible, etcd, prefix, instance, 'restore', result['backup_file'], scope)
+    assert not restore.failed and len(restore['created']) == 500 and len(restore['updated']) == 4500
+    assert keys.dump() == before

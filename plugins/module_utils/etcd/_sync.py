@@ -403,7 +403,7 @@ def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, al
         result = _result(instance_id, summary(found.plan), changed=bool(found.ops), revision=found.revision,
                          new_manifest=found.manifest, check_mode=check_mode,
                          manifest_written=found.manifest_op is not None, diff=run.diff_of(found) if diff else None)
-        if check_mode and found.ops and backup is not None:
+        if check_mode and found.plan.changed and backup is not None:
             result['msg'] += '; a backup of the %s would be written to %s' % (
                 'scope\'s routes' if scope else 'routes', getattr(backup, 'where', 'the backup directory'))
         return result
@@ -436,8 +436,10 @@ class _Sync:
         deletes = found.plan.deletes
         if not self.desired and deletes and not self.allow_empty:
             raise ValidationError(
-                'the source has no routable (published) API for instance %s: the sync would delete '
-                'all %d route(s) in etcd; set allow_empty to allow it' % (self.instance_id, len(deletes)),
+                'the source has no routable (published) API for instance %s%s: the sync would delete '
+                'all %d route(s) %s; set allow_empty to allow it'
+                % (self.instance_id, ' in its scope' if self.scope else '', len(deletes),
+                   'of the scope (groups: %s)' % ', '.join(self.scope.groups) if self.scope else 'in etcd'),
                 would_delete=len(deletes))
         self.found = found
         return found
@@ -451,7 +453,8 @@ class _Sync:
             # something under the prefix or the manifest changed since (three small reads).
             if not _unchanged_since(self.client, self.prefix, self.mkey, self.found):
                 self.read_and_plan()
-            if backup is not None and self.found.ops:
+            # Only when routes change: rewriting the per-group manifests alone changes no route.
+            if backup is not None and self.found.plan.changed:
                 self.backup_file = backup(self.routes_in_scope(self.found.current))
             retries = 0
             while True:
