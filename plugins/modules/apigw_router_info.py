@@ -22,6 +22,7 @@ author:
 extends_documentation_fragment:
   - apigw.router.target
   - apigw.router.target.SOURCE
+  - apigw.router.target.SCOPE
   - apigw.router.apig_connection
   - apigw.router.apig_connection.modules
   - apigw.router.etcd_connection
@@ -63,25 +64,6 @@ options:
         reported as C(changed); in check mode never written. One instance only (O(instance_id), or O(instances) of
         one item).
     type: path
-  scope:
-    description:
-      - The API groups to look at on an instance that several pipelines share. RV(count), RV(routes),
-        RV(drift) and O(dest) cover only routes whose record's C(group_id) or C(group_name) is one of
-        O(scope.groups), as a scoped sync of M(apigw.router.apigw_router_refresh) would; RV(manifest) stays the
-        instance's.
-      - A source item outside the scope is refused, naming it, and nothing is written. With ListApisV2 as the source,
-        its complete listing of the instance is filtered to the scope.
-      - A source API whose id etcd holds under a group outside the scope is refused, naming both groups; moving an API
-        between two groups needs both in the scope.
-      - With a scope the routes are always read (the per-group manifests prove only a sync's no-op).
-      - Without it, the run covers the whole instance. O(instances[].scope) overrides it per instance.
-    type: dict
-    suboptions:
-      groups:
-        description: API group ids or names (as ListApisV2's C(group_id) and C(group_name) give them).
-        type: list
-        elements: str
-        required: true
 notes:
   - Secrets (O(auth_token), O(secret_key), O(security_token), O(iam_password), O(etcd_password)) never appear in
     results or messages.
@@ -136,6 +118,16 @@ msg:
   description: What was found, in one line.
   returned: always
   type: str
+conflicts:
+  description: IDs of the source's APIs that etcd holds under a group outside O(scope) (at most 20).
+  returned: failure, with O(compare=true) and O(scope), when the source claims another group's API
+  type: list
+  elements: str
+outside_scope:
+  description: IDs of the source's APIs whose group is not in O(scope) (at most 20).
+  returned: failure, with O(compare=true) and O(scope), when the source holds APIs outside it
+  type: list
+  elements: str
 dest:
   description: The file O(dest) holds the routes in (written, or already holding them).
   returned: with O(dest), single instance, except in check mode

@@ -26,6 +26,7 @@ author:
 extends_documentation_fragment:
   - apigw.router.target
   - apigw.router.target.SOURCE
+  - apigw.router.target.SCOPE
   - apigw.router.apig_connection
   - apigw.router.apig_connection.modules
   - apigw.router.etcd_connection
@@ -92,26 +93,6 @@ options:
       - O(mode=etcd) only. Seconds to wait for the per-instance lock that keeps two syncs of one instance apart.
     type: float
     default: 30
-  scope:
-    description:
-      - O(mode=etcd) only. The API groups this run owns on an instance that several pipelines share. Only routes whose record's
-        C(group_id) or C(group_name) is one of O(scope.groups) are read into the plan, written and pruned; the
-        instance's other routes are never in the diff, never written and never deleted.
-      - A source item outside the scope is refused, naming it, and nothing is written. With ListApisV2 as the source,
-        its complete listing of the instance is filtered to the scope.
-      - A source API whose id etcd holds under a group outside the scope is refused, naming both groups; moving an API
-        between two groups needs both in the scope.
-      - The instance manifest keeps covering every route. Each group of the scope also gets a manifest of its own
-        under C(<key_prefix>/<instance_id>/groups/), so that a scoped run with nothing to do proves it in a few small
-        reads, without reading the routes.
-      - Without it, the run covers the whole instance. O(instances[].scope) overrides it per instance.
-    type: dict
-    suboptions:
-      groups:
-        description: API group ids or names (as ListApisV2's C(group_id) and C(group_name) give them).
-        type: list
-        elements: str
-        required: true
   backup:
     description:
       - O(mode=etcd) only. Before a sync that changes anything, write the routes as they are (those of O(scope) with

@@ -20,7 +20,7 @@ from ansible_collections.apigw.router.plugins.module_utils.etcd._sync import syn
 from ansible_collections.apigw.router.plugins.module_utils.runs._etcd_clients import EtcdClients, saying_endpoints
 from ansible_collections.apigw.router.plugins.module_utils.runs._etcd_targets import resolve_etcd_targets
 from ansible_collections.apigw.router.plugins.module_utils.sources._export import Backup
-from ansible_collections.apigw.router.plugins.module_utils.sources._scope import check_records_in_scope
+from ansible_collections.apigw.router.plugins.module_utils.sources._scope import check_source_in_scopes
 from ansible_collections.apigw.router.plugins.module_utils.sources._source import fixed_source
 
 
@@ -32,11 +32,7 @@ def run_etcd_sync(params, check_mode, diff, warn):  # pylint: disable=unused-arg
     if source is not None:
         # Every scope checked before anything is sent: a source item outside an instance's scope
         # fails the run, not that instance after others were written.
-        for index, target in enumerate(targets):
-            if target["scope"] is not None:
-                check_records_in_scope(source.records, target["scope"],
-                                       "instances[%d] (instance %s): " % (index, target["instance_id"]) if fleet
-                                       else "")
+        check_source_in_scopes(source, targets, fleet)
     if params.get("backup_dir") and not params.get("backup"):
         warn("backup_dir is ignored without backup: true")
     if source is None:

@@ -17,7 +17,7 @@ from ansible_collections.apigw.router.plugins.module_utils.etcd._sync import ins
 from ansible_collections.apigw.router.plugins.module_utils.runs._etcd_clients import EtcdClients, saying_endpoints
 from ansible_collections.apigw.router.plugins.module_utils.runs._etcd_targets import resolve_etcd_targets
 from ansible_collections.apigw.router.plugins.module_utils.sources._export import Export
-from ansible_collections.apigw.router.plugins.module_utils.sources._scope import check_records_in_scope
+from ansible_collections.apigw.router.plugins.module_utils.sources._scope import check_source_in_scopes
 from ansible_collections.apigw.router.plugins.module_utils.sources._source import fixed_source
 
 
@@ -34,11 +34,7 @@ def run_info(params, check_mode, diff, warn):  # pylint: disable=unused-argument
     if dest and len(targets) > 1:
         raise ValidationError("dest exports one instance's routes: give instance_id, or one instances item")
     if source is not None:
-        for index, target in enumerate(targets):
-            if target["scope"] is not None:
-                check_records_in_scope(source.records, target["scope"],
-                                       "instances[%d] (instance %s): " % (index, target["instance_id"]) if fleet
-                                       else "")
+        check_source_in_scopes(source, targets, fleet)
     if compare and source is None:
         # Imported here: a run from apis or src never calls the management API, and AnsiballZ
         # compiles every module it imports on every run (it ships them all the same).

@@ -110,6 +110,16 @@ def check_records_in_scope(records, scope, where=""):
             outside_scope=[api_id for api_id, dummy in outside[:20]])
 
 
+def check_source_in_scopes(source, targets, fleet):
+    """check_records_in_scope() of a fixed source for every target with a scope, before anything
+    is sent: an item outside one instance's scope fails the run, not that instance after
+    others were written. An error names the item of ``instances``."""
+    for index, target in enumerate(targets):
+        if target["scope"] is not None:
+            where = "instances[%d] (instance %s): " % (index, target["instance_id"]) if fleet else ""
+            check_records_in_scope(source.records, target["scope"], where)
+
+
 def in_scope(routes, scope):
     """The routes ({key: record bytes}) of ``routes`` that ``scope`` holds."""
     return dict((key, value) for key, value in routes.items() if scope.holds(group_of(value)))
