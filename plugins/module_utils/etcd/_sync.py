@@ -20,9 +20,12 @@ Guarantees:
   read is a conflict, answered by reading and planning again (bounded), never by
   overwriting. Every write also requires the lock key to be still ours: a sync that lost
   its lock (paused past the lease's TTL, another sync took it) stops and writes nothing more.
-- Nothing outside the instance's ``apis/`` prefix is deleted; the only other key written
-  is the manifest, in the last transaction, whenever routes are written (its mod_revision
-  then proves the next no-op) or its bytes change.
+- Nothing outside the instance's ``apis/`` prefix is deleted; the only other keys written
+  are the manifest, in the last transaction, whenever routes are written (its mod_revision
+  then proves the next no-op) or its bytes change, and the per-group manifests under
+  ``groups/`` (just before it) that exist or that a ``scope`` needs.
+- With a ``scope``, only the routes of its groups are planned, written and pruned; the
+  manifest is still that of every route.
 - The result reports only what committed transactions did, also when a later
   transaction fails: the exception then carries ``created``/``updated``/``deleted``/
   ``revision``/``changed`` of the part that was applied.
