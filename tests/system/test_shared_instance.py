@@ -268,7 +268,7 @@ def test_listapisv2_source_is_filtered_to_the_scope(ansible, etcd, tmp_path):
     with Simulator(config, workdir=str(tmp_path / 'sim'), etcd_endpoints=etcd.endpoints,
                    etcd_key_prefix='/t/sim-own') as sim:
         # What the management API lists, read here with plain HTTP.
-        listed = requests.get('%s/v1/%s/apigw/instances/%s/apis?limit=500' % (sim.url, SIM_PROJECT, SIM_INSTANCE),
+        listed = requests.get('%s/v2/%s/apigw/instances/%s/apis?limit=500' % (sim.url, SIM_PROJECT, SIM_INSTANCE),
                               headers={'X-Auth-Token': SIM_TOKEN}, timeout=60,
                               proxies={'http': None, 'https': None}).json()['apis']
         assert len(listed) == 300 and len(set(a['group_name'] for a in listed)) > 1
