@@ -58,8 +58,14 @@ options:
       key_prefix: {description: Overrides O(key_prefix) for this instance., type: str}
       scope:
         description:
-          - Overrides O(scope) for this instance (etcd mode and the info module), a dict with C(groups).
+          - Overrides O(scope) for this instance (etcd mode and the info module).
         type: dict
+        suboptions:
+          groups:
+            description: API group ids or names.
+            type: list
+            elements: str
+            required: true
   project_id:
     description:
       - Project ID of the instances, needed whenever the management API is called.

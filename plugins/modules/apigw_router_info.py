@@ -133,6 +133,41 @@ dest:
   returned: with O(dest), single instance, except in check mode
   type: str
   sample: /srv/pipelines/shop/shop-apis.json
+uid:
+  description: Numeric id of the owner of O(dest).
+  returned: with O(dest), single instance, except in check mode (added by Ansible, as for M(ansible.builtin.copy))
+  type: int
+  sample: 1000
+gid:
+  description: Numeric id of the group of O(dest).
+  returned: with O(dest), single instance, except in check mode (added by Ansible, as for M(ansible.builtin.copy))
+  type: int
+  sample: 1000
+owner:
+  description: Owner of O(dest).
+  returned: with O(dest), single instance, except in check mode (added by Ansible, as for M(ansible.builtin.copy))
+  type: str
+  sample: deploy
+group:
+  description: Group of O(dest).
+  returned: with O(dest), single instance, except in check mode (added by Ansible, as for M(ansible.builtin.copy))
+  type: str
+  sample: deploy
+mode:
+  description: Permissions of O(dest), in octal.
+  returned: with O(dest), single instance, except in check mode (added by Ansible, as for M(ansible.builtin.copy))
+  type: str
+  sample: 0644
+size:
+  description: Size of O(dest) in bytes.
+  returned: with O(dest), single instance, except in check mode (added by Ansible, as for M(ansible.builtin.copy))
+  type: int
+  sample: 48213
+state:
+  description: V(file), as for M(ansible.builtin.copy).
+  returned: with O(dest), single instance, except in check mode (added by Ansible, as for M(ansible.builtin.copy))
+  type: str
+  sample: file
 instance_id:
   description: The instance this result is about.
   returned: single instance

@@ -42,7 +42,7 @@ TARGET = dict(
             etcd_password=dict(type='str', no_log=True),
             key_prefix=dict(type='str', no_log=False),
             # The API groups this instance's sync owns (etcd mode); overrides the module's scope.
-            scope=dict(type='dict'),
+            scope=dict(type='dict', options=dict(groups=dict(type='list', elements='str', required=True))),
         ),
     ),
     project_id=dict(type='str', fallback=_env('HUAWEICLOUD_SDK_PROJECT_ID')),
@@ -108,10 +108,10 @@ API_REFRESH = dict(
     wait_sleep=dict(type='int', default=2),
 )
 
-# etcd mode and the info module: the API groups a run owns on a shared instance. A plain
-# dict, checked in sources/_scope.py: an instances item's scope is checked the same way.
+# etcd mode and the info module: the API groups a run owns on a shared instance (its values
+# are checked further in sources/_scope.py, as an instances item's are).
 SCOPE = dict(
-    scope=dict(type='dict'),
+    scope=dict(type='dict', options=dict(groups=dict(type='list', elements='str', required=True))),
 )
 
 # mode: etcd.
