@@ -257,6 +257,39 @@ def test_backup_restores_byte_for_byte_and_export_is_a_noop(ansible, etcd, tmp_p
     assert Instance(etcd, prefix, 'inst-copy').routes() == routes(prefix, 'inst-copy', A1 if scope else full)
 
 
+def test_fleet_items_take_their_own_scope_and_info_check_mode_writes_no_dest(ansible, etcd, tmp_path):
+    prefix = '/t/fleet'
+    src = write_source(tmp_path, 'ab.json', A1 + B1)
+    fleet = [{'instance_id': 'inst-x', 'scope': {'groups': ['grp-a', 'grp-b']}}, {'instance_id': 'inst-y'}]
+    task = {'name': 'fleet', 'ignore_errors': True, REFRESH: dict(
+        mode='etcd', instances=fleet, key_prefix=prefix, src=src, etcd_endpoints=etcd.endpoints,
+        scope={'groups': ['grp-a']})}
+    # inst-y takes the call's scope, which B1 is outside of: the whole call is refused, naming the item.
+    refused = ansible.run_tasks([task], name='fleet-refused').task('fleet')
+    assert refused.failed and refused['msg'].startswith('instances[1] (instance inst-y): the source has 4 API(s) '
+                                                        'outside the scope (groups: grp-a)'), refused['msg']
+    assert etcd.dump(prefix + '/') == {}
+
+    task[REFRESH]['src'] = write_source(tmp_path, 'a.json', A1)
+    task[REFRESH]['instances'] = [{'instance_id': 'inst-x', 'scope': {'groups': ['grp-a', 'grp-b']}},
+                                  {'instance_id': 'inst-y'}]
+    done = ansible.run_tasks([task], name='fleet').task('fleet')
+    assert not done.failed and done['summary'] == {'total': 2, 'changed': 2, 'unchanged': 0, 'failed': 0}
+    for instance in ('inst-x', 'inst-y'):
+        Instance(etcd, prefix, instance).assert_consistent('grp-a')
+    assert Instance(etcd, prefix, 'inst-x').group_manifest('grp-b') == group_manifest_bytes(
+        Instance(etcd, prefix, 'inst-x').routes(), 'grp-b')
+
+    dest = tmp_path / 'x.json'
+    export = {'name': 'export', INFO: dict(instance_id='inst-x', key_prefix=prefix, etcd_endpoints=etcd.endpoints,
+                                           dest=str(dest), scope={'groups': ['team-a']})}
+    checked = ansible.run_tasks([export], check=True, name='export-check').assert_success().task('export')
+    assert checked.changed and 'would be exported to %s' % dest in checked['msg'] and not dest.exists()
+    first = ansible.run_tasks([export], name='export').assert_success().task('export')
+    again = ansible.run_tasks([export], name='export-again').assert_success().task('export')
+    assert first.changed and not again.changed and dest.exists()
+
+
 SIM_PROJECT, SIM_TOKEN, SIM_INSTANCE = '5e5e0000000000000000000000000018', 'MIIshared-instance-token-18', 'inst-sim'
 
 
