@@ -25,10 +25,13 @@ from ansible_collections.apigw.router.plugins.module_utils.runs._targets import 
 
 def run_api_refresh(params, check_mode, diff, warn):  # pylint: disable=unused-argument
     for index, item in enumerate(params.get("instances") or []):
-        given = [option for option in ETCD_ITEM_OPTIONS + ("scope",) if item.get(option) is not None]
+        given = [option for option in ETCD_ITEM_OPTIONS if item.get(option) is not None]
         if given:
             raise ValidationError("instances[%d].%s is an etcd connection option: mode api does not use etcd"
                                   % (index, given[0]))
+        if item.get("scope") is not None:
+            raise ValidationError("instances[%d].scope applies to mode etcd; mode api refreshes the whole instance"
+                                  % index)
     fleet, targets = resolve_targets(params, needs_project=True)
     for name in ("apis", "src"):
         if params.get(name) is not None:

@@ -179,3 +179,30 @@ def test_a_source_document_builds_the_same_records_and_refuses_what_it_cannot_ke
     with pytest.raises(ValidationError) as exc:
         source_document(routes, {})
     assert "route odd would not come back byte for byte" in exc.value.msg
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (dict(scope={"groups": ["ga"]}), "scope applies to mode etcd"),
+    (dict(backup=True), "backup applies to mode etcd"),
+    (dict(instance_id=None, instances=[dict(instance_id="a", scope={"groups": ["ga"]})]),
+     "instances\\[0\\].scope applies to mode etcd"),
+])
+def test_mode_api_refuses_scope_and_backup(overrides, message):
+    from test_runs import params, run_api_refresh
+    with pytest.raises(ValidationError, match=message):
+        run_api_refresh(params(**overrides))
+
+
+def test_a_scoped_sync_without_prune_keeps_its_stale_routes_and_check_mode_writes_nothing():
+    etcd = FakeEtcd(None)
+    sync(etcd, "i1", desired(*(A + B)), key_prefix="/r")
+    before, scope = dict(etcd.kv), check_scope({"groups": ["ga"]})
+    planned = sync(etcd, "i1", desired(item("a3", "ga", "team-a")), key_prefix="/r", scope=scope, check_mode=True,
+                   backup=lambda routes: pytest.fail("check mode wrote a backup"))
+    assert planned["created"] == ["a3"] and planned["deleted"] == ["a1", "a2"] and etcd.kv == before
+    assert "a backup of the scope's routes would be written" in planned["msg"]
+    kept = sync(etcd, "i1", desired(item("a3", "ga", "team-a")), key_prefix="/r", scope=scope, prune=False)
+    assert kept["created"] == ["a3"] and kept["deleted"] == []
+    routes = dict((k, v[0]) for k, v in etcd.kv.items() if k.startswith(P.encode()))
+    assert sorted(routes) == sorted((P + i).encode() for i in ("a1", "a2", "a3", "b1"))
+    assert json.loads(etcd.kv[b"/r/i1/manifest"][0]) == {"schema": 1, "count": 4, "sha256": sha(routes.items())}
