@@ -60,6 +60,7 @@ options:
         description:
           - Overrides O(scope) for this instance (etcd mode and the info module).
         type: dict
+        version_added: 0.3.0
         suboptions:
           groups:
             description: API group ids or names.
@@ -99,6 +100,7 @@ options:
         reads, without reading the routes.
       - Without it, the run covers the whole instance. O(instances[].scope) overrides it per instance.
     type: dict
+    version_added: 0.3.0
     suboptions:
       groups:
         description: API group ids or names (as ListApisV2's C(group_id) and C(group_name) give them).

@@ -64,6 +64,7 @@ options:
         reported as C(changed); in check mode never written. One instance only (O(instance_id), or O(instances) of
         one item).
     type: path
+    version_added: 0.3.0
 notes:
   - Secrets (O(auth_token), O(secret_key), O(security_token), O(iam_password), O(etcd_password)) never appear in
     results or messages.

@@ -103,12 +103,14 @@ options:
         In check mode no file is written; the message says where one would be.
     type: bool
     default: false
+    version_added: 0.3.0
   backup_dir:
     description:
       - The directory of the files O(backup) writes, created (mode 0700) when missing. Each file is named
         C(<instance_id>.<all or groups-DIGEST>.<UTC time>.json) and readable by its owner only.
       - When not set, C(~/.ansible/apigw_router_backups) of the user that runs the module.
     type: path
+    version_added: 0.3.0
 notes:
   - Every instance's work is bounded in time, so a fleet call is too. In O(mode=api), each request by O(timeout),
     its retries by O(retries) and each wait between them by 30 seconds (or, when the gateway asks for a longer pause
