@@ -56,6 +56,17 @@ options:
         type: str
       etcd_password: {description: Overrides O(etcd_password) for this instance., type: str}
       key_prefix: {description: Overrides O(key_prefix) for this instance., type: str}
+      scope:
+        description:
+          - Overrides O(scope) for this instance (etcd mode and the info module).
+        type: dict
+        version_added: 0.3.0
+        suboptions:
+          groups:
+            description: API group ids or names.
+            type: list
+            elements: str
+            required: true
   project_id:
     description:
       - Project ID of the instances, needed whenever the management API is called.
@@ -67,6 +78,35 @@ options:
       - With O(instances), how many instances are processed at once (1 to 256).
     type: int
     default: 16
+'''
+
+    # The API groups a run owns on a shared instance: etcd mode and the info module.
+    SCOPE = r'''
+options:
+  scope:
+    description:
+      - The API groups this run owns on an instance that several pipelines share (etcd mode of
+        M(apigw.router.apigw_router_refresh), and M(apigw.router.apigw_router_info)). A route is in the scope when
+        its record's C(group_id) or C(group_name) is one of O(scope.groups).
+      - A sync plans, writes and prunes only the routes of the scope; the instance's other routes are never in its
+        diff, never written and never deleted. The info module's C(count), C(routes), C(drift) and C(dest) cover the
+        scope's routes only; its C(manifest) stays the instance's.
+      - A source item (O(apis) or O(src)) outside the scope is refused, naming it, and nothing is written. ListApisV2
+        as the source lists the whole instance; its listing is filtered to the scope once complete.
+      - A source API whose id etcd holds under a group outside the scope is refused, naming both groups; moving an
+        API between two groups needs both in the scope.
+      - The instance manifest keeps covering every route. A sync also keeps a manifest per group of the scope under
+        C(<key_prefix>/<instance_id>/groups/), so that a scoped sync with nothing to do proves it in a few small
+        reads, without reading the routes.
+      - Without it, the run covers the whole instance. O(instances[].scope) overrides it per instance.
+    type: dict
+    version_added: 0.3.0
+    suboptions:
+      groups:
+        description: API group ids or names (as ListApisV2's C(group_id) and C(group_name) give them).
+        type: list
+        elements: str
+        required: true
 '''
 
     # Where the API resources come from, for an etcd-mode sync or a drift check; the action

@@ -22,6 +22,7 @@ author:
 extends_documentation_fragment:
   - apigw.router.target
   - apigw.router.target.SOURCE
+  - apigw.router.target.SCOPE
   - apigw.router.apig_connection
   - apigw.router.apig_connection.modules
   - apigw.router.etcd_connection
@@ -54,6 +55,16 @@ options:
       - Count routes that the source no longer has as drift to delete, as a sync with O(prune=true) would.
     type: bool
     default: true
+  dest:
+    description:
+      - Export the routes read (those of O(scope) with a scope) to this file, on the host that runs the module, as a
+        ListApisV2 page that O(apigw.router.apigw_router_refresh#module:src) accepts. A sync from it into the same
+        instance changes nothing; into an empty instance it writes the same routes, byte for byte.
+      - Written (mode 0644, through a temporary file and a rename) only when its content differs, which is then
+        reported as C(changed); in check mode never written. One instance only (O(instance_id), or O(instances) of
+        one item).
+    type: path
+    version_added: 0.3.0
 notes:
   - Secrets (O(auth_token), O(secret_key), O(security_token), O(iam_password), O(etcd_password)) never appear in
     results or messages.
@@ -93,6 +104,14 @@ EXAMPLES = r'''
 - name: List the drifting instances
   ansible.builtin.debug:
     msg: "{{ drift.results | rejectattr('in_sync') | map(attribute='instance_id') | list }}"
+
+- name: Export the routes of the group this pipeline owns, as a source file
+  apigw.router.apigw_router_info:
+    instance_id: "{{ apig_instance_id }}"
+    scope:
+      groups: [shop]
+    dest: "{{ playbook_dir }}/shop-apis.json"
+    etcd_endpoints: [http://127.0.0.1:2379]
 '''
 
 RETURN = r'''
@@ -100,13 +119,63 @@ msg:
   description: What was found, in one line.
   returned: always
   type: str
+conflicts:
+  description: IDs of the source's APIs that etcd holds under a group outside O(scope) (at most 20).
+  returned: failure, with O(compare=true) and O(scope), when the source claims another group's API
+  type: list
+  elements: str
+outside_scope:
+  description: IDs of the source's APIs whose group is not in O(scope) (at most 20).
+  returned: failure, with O(compare=true) and O(scope), when the source holds APIs outside it
+  type: list
+  elements: str
+dest:
+  description: The file O(dest) holds the routes in (written, or already holding them).
+  returned: with O(dest), single instance, except in check mode
+  type: str
+  sample: /srv/pipelines/shop/shop-apis.json
+uid:
+  description: Numeric id of the owner of O(dest).
+  returned: with O(dest), single instance, except in check mode (added by Ansible, as for M(ansible.builtin.copy))
+  type: int
+  sample: 1000
+gid:
+  description: Numeric id of the group of O(dest).
+  returned: with O(dest), single instance, except in check mode (added by Ansible, as for M(ansible.builtin.copy))
+  type: int
+  sample: 1000
+owner:
+  description: Owner of O(dest).
+  returned: with O(dest), single instance, except in check mode (added by Ansible, as for M(ansible.builtin.copy))
+  type: str
+  sample: deploy
+group:
+  description: Group of O(dest).
+  returned: with O(dest), single instance, except in check mode (added by Ansible, as for M(ansible.builtin.copy))
+  type: str
+  sample: deploy
+mode:
+  description: Permissions of O(dest), in octal.
+  returned: with O(dest), single instance, except in check mode (added by Ansible, as for M(ansible.builtin.copy))
+  type: str
+  sample: 0644
+size:
+  description: Size of O(dest) in bytes.
+  returned: with O(dest), single instance, except in check mode (added by Ansible, as for M(ansible.builtin.copy))
+  type: int
+  sample: 48213
+state:
+  description: V(file), as for M(ansible.builtin.copy).
+  returned: with O(dest), single instance, except in check mode (added by Ansible, as for M(ansible.builtin.copy))
+  type: str
+  sample: file
 instance_id:
   description: The instance this result is about.
   returned: single instance
   type: str
   sample: 1d2a5f7b0c9e4e0f8a3b6c2d9e8f7a6b
 count:
-  description: Number of routes of the instance in etcd.
+  description: Number of routes of the instance in etcd (of O(scope) with a scope).
   returned: single instance
   type: int
 manifest:
@@ -218,8 +287,9 @@ from ansible_collections.apigw.router.plugins.module_utils.runs._info import run
 
 def main():
     module = ApigwRouterModule(
-        spec.TARGET, spec.APIG_CONNECTION, spec.ETCD_CONNECTION, spec.SOURCE,
+        spec.TARGET, spec.APIG_CONNECTION, spec.ETCD_CONNECTION, spec.SOURCE, spec.SCOPE,
         dict(records=dict(type='bool', default=False),
+             dest=dict(type='path'),
              compare=dict(type='bool', default=False),
              fail_on_drift=dict(type='bool', default=False),
              prune=dict(type='bool', default=True)),

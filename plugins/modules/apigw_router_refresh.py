@@ -26,6 +26,7 @@ author:
 extends_documentation_fragment:
   - apigw.router.target
   - apigw.router.target.SOURCE
+  - apigw.router.target.SCOPE
   - apigw.router.apig_connection
   - apigw.router.apig_connection.modules
   - apigw.router.etcd_connection
@@ -92,6 +93,24 @@ options:
       - O(mode=etcd) only. Seconds to wait for the per-instance lock that keeps two syncs of one instance apart.
     type: float
     default: 30
+  backup:
+    description:
+      - O(mode=etcd) only. Before a sync that changes anything, write the routes as they are (those of O(scope) with
+        a scope, else all of the instance's) to a file on the host that runs the module, and return its path as
+        RV(backup_file). The file is a ListApisV2 page that O(src) accepts; a sync from it restores etcd byte for
+        byte.
+      - Taken under the instance's lock, right before the first write; a sync with nothing to write writes no backup.
+        In check mode no file is written; the message says where one would be.
+    type: bool
+    default: false
+    version_added: 0.3.0
+  backup_dir:
+    description:
+      - The directory of the files O(backup) writes, created (mode 0700) when missing. Each file is named
+        C(<instance_id>.<all or groups-DIGEST>.<UTC time>.json) and readable by its owner only.
+      - When not set, C(~/.ansible/apigw_router_backups) of the user that runs the module.
+    type: path
+    version_added: 0.3.0
 notes:
   - Every instance's work is bounded in time, so a fleet call is too. In O(mode=api), each request by O(timeout),
     its retries by O(retries) and each wait between them by 30 seconds (or, when the gateway asks for a longer pause
@@ -108,6 +127,7 @@ notes:
     to read ListApisV2. Options of one mode (O(resources), O(wait), O(prune), ...) belong under the module's own name
     in C(module_defaults), not in the group.
   - With O(src), O(source_cache) writes a small cache file on the host that runs the module, in check mode too.
+  - The guide "Sharing an instance between pipelines" explains O(scope), O(backup) and restoring from a backup.
 seealso:
   - module: apigw.router.apigw_router_info
 '''
@@ -178,6 +198,29 @@ EXAMPLES = r'''
         etcd_endpoints: [https://etcd-payments.example.internal:2379]
         etcd_user: router
         etcd_password: "{{ vault_payments_etcd_password }}"
+
+- name: Sync only the API group this pipeline owns, with a backup first
+  apigw.router.apigw_router_refresh:
+    mode: etcd
+    instance_id: "{{ apig_instance_id }}"
+    src: files/apis.json
+    scope:
+      groups: [shop]
+    backup: true
+    etcd_endpoints: [https://etcd-1.example.internal:2379]
+    etcd_ca_cert: /etc/apig/etcd-ca.pem
+  register: shop_sync
+
+- name: Roll the group back from that backup
+  apigw.router.apigw_router_refresh:
+    mode: etcd
+    instance_id: "{{ apig_instance_id }}"
+    src: "{{ shop_sync.backup_file }}"
+    scope:
+      groups: [shop]
+    etcd_endpoints: [https://etcd-1.example.internal:2379]
+    etcd_ca_cert: /etc/apig/etcd-ca.pem
+  when: shop_sync.backup_file is defined
 
 - name: Refresh instances of two regions; each project ID is looked up from its region
   apigw.router.apigw_router_refresh:
@@ -323,6 +366,21 @@ results:
   returned: with O(instances)
   type: list
   elements: dict
+backup_file:
+  description: The file O(backup) wrote the routes to before the sync changed them (a source for O(src)).
+  returned: O(mode=etcd) with O(backup), single instance, when the sync wrote anything (also when a later write failed)
+  type: str
+  sample: /home/deploy/.ansible/apigw_router_backups/1d2a5f7b0c9e4e0f8a3b6c2d9e8f7a6b.all.20261203T141502.123456Z.json
+conflicts:
+  description: IDs of the source's APIs that etcd holds under a group outside O(scope) (at most 20). Nothing was written.
+  returned: failure, O(mode=etcd) with O(scope), when the source claims another group's API
+  type: list
+  elements: str
+outside_scope:
+  description: IDs of the source's APIs whose group is not in O(scope) (at most 20). Nothing was written.
+  returned: failure, O(mode=etcd) with O(scope), when the source holds APIs outside it
+  type: list
+  elements: str
 summary:
   description: Counts over RV(results).
   returned: with O(instances)
@@ -337,6 +395,7 @@ from ansible_collections.apigw.router.plugins.module_utils.common._module import
 def main():
     module = ApigwRouterModule(
         spec.TARGET, spec.APIG_CONNECTION, spec.ETCD_CONNECTION, spec.SOURCE, spec.API_REFRESH, spec.ETCD_SYNC,
+        spec.SCOPE,
         dict(mode=dict(type='str', default='api', choices=['api', 'etcd'])),
         mutually_exclusive=spec.TARGET_MUTUALLY_EXCLUSIVE + spec.SOURCE_MUTUALLY_EXCLUSIVE,
         required_one_of=spec.TARGET_REQUIRED_ONE_OF,

@@ -225,6 +225,10 @@ ITEM_KEYS = {'instance_id', 'changed', 'failed', 'msg', 'diff'}
 
 BAD_API = {'id': 'bad-1', 'req_method': 'FETCH', 'req_uri': 'no-slash', 'run_env_id': 'e1'}
 GOOD_API = {'id': 'good-1', 'req_method': 'GET', 'req_uri': '/good', 'run_env_id': 'e1'}
+# An instance shared by two API groups, for scope, backup and dest.
+SHARED = 'inst-shared'
+G1_API = dict(GOOD_API, id='g1-api', group_id='g1', group_name='one')
+G2_API = dict(GOOD_API, id='g2-api', group_id='g2', group_name='two')
 # The lock of this instance is held by someone else for the whole run.
 LOCKED = 'inst-locked'
 # Every transaction that writes one of the last CONTESTED routes of this instance meets them
@@ -238,7 +242,7 @@ TRUNCATED = 'inst-cut'
 CONFLICT_APIS = [dict(GOOD_API, id='c%04d' % i, req_uri='/c/%d' % i) for i in range(CONFLICT_ROUTES)]
 
 
-def representative_tasks(sim, etcd, contesting_proxy):
+def representative_tasks(sim, etcd, contesting_proxy, files):
     """(module, task) pairs: each mode, single and fleet, with and without options that add keys."""
     api = dict(project_id=PROJECT, endpoint=sim.url, auth_token=TOKEN, retries=0)
     store = dict(etcd_endpoints=etcd.endpoints, key_prefix='/t/docs')
@@ -271,6 +275,17 @@ def representative_tasks(sim, etcd, contesting_proxy):
                        **dict(store, etcd_endpoints=[contesting_proxy.endpoint]))),
         (refresh, dict(mode='etcd', instance_id=TRUNCATED, **dict(api, **store))),
         (info, dict(instance_id=TRUNCATED, compare=True, **dict(api, **store))),
+        # A shared instance: a scoped sync with a backup, an export, and the scope's refusals.
+        (refresh, dict(mode='etcd', instance_id=SHARED, apis=[G1_API, G2_API], **store)),
+        (refresh, dict(mode='etcd', instance_id=SHARED, apis=[dict(G1_API, req_uri='/moved')], scope={'groups': ['g1']},
+                       backup=True, backup_dir=files, **store)),
+        (info, dict(instance_id=SHARED, scope={'groups': ['one']}, dest=files + '/one.json', **store)),
+        (refresh, dict(mode='etcd', instance_id=SHARED, apis=[G2_API], scope={'groups': ['g1']}, **store)),
+        (refresh, dict(mode='etcd', instance_id=SHARED, apis=[dict(G1_API, id='g2-api')], scope={'groups': ['g1']},
+                       **store)),
+        (info, dict(instance_id=SHARED, compare=True, apis=[G2_API], scope={'groups': ['g1']}, **store)),
+        (info, dict(instance_id=SHARED, compare=True, apis=[dict(G1_API, id='g2-api')], scope={'groups': ['g1']},
+                    **store)),
     ]
     return [(module, {'name': '%s %d' % (module, i), '%s.%s' % (NAMESPACE, module): args, 'ignore_errors': True})
             for i, (module, args) in enumerate(tasks)]
@@ -285,7 +300,7 @@ def test_every_returned_key_is_documented(ansible, docs, tmp_path):
         contested = ['/t/docs/%s/apis/c%04d' % (CONFLICTED, i)
                      for i in range(CONFLICT_ROUTES - CONTESTED, CONFLICT_ROUTES)]
         with ContestingProxy(etcd.endpoints[0], contested) as proxy:
-            pairs = representative_tasks(sim, etcd, proxy)
+            pairs = representative_tasks(sim, etcd, proxy, str(tmp_path))
             run = ansible.run_tasks([task for _module, task in pairs], diff=True, name='returns')
         # The first attempt and each of the 5 re-plans (max_conflict_retries' default) met the other writer.
         assert proxy.interventions >= 6, (proxy.interventions, run.describe())

@@ -41,6 +41,8 @@ TARGET = dict(
             etcd_user=dict(type='str'),
             etcd_password=dict(type='str', no_log=True),
             key_prefix=dict(type='str', no_log=False),
+            # The API groups this instance's sync owns (etcd mode); overrides the module's scope.
+            scope=dict(type='dict', options=dict(groups=dict(type='list', elements='str', required=True))),
         ),
     ),
     project_id=dict(type='str', fallback=_env('HUAWEICLOUD_SDK_PROJECT_ID')),
@@ -106,8 +108,16 @@ API_REFRESH = dict(
     wait_sleep=dict(type='int', default=2),
 )
 
+# etcd mode and the info module: the API groups a run owns on a shared instance (its values
+# are checked further in sources/_scope.py, as an instances item's are).
+SCOPE = dict(
+    scope=dict(type='dict', options=dict(groups=dict(type='list', elements='str', required=True))),
+)
+
 # mode: etcd.
 ETCD_SYNC = dict(
+    backup=dict(type='bool', default=False),
+    backup_dir=dict(type='path'),
     prune=dict(type='bool', default=True),
     allow_empty=dict(type='bool', default=False),
     max_txn_ops=dict(type='int', default=128),

@@ -22,6 +22,7 @@ from collections import namedtuple
 
 from ansible_collections.apigw.router.plugins.module_utils.common._errors import ValidationError
 from ansible_collections.apigw.router.plugins.module_utils.sources._routes import api_id_of
+from ansible_collections.apigw.router.plugins.module_utils.sources._scope import group_of, show_group
 
 # A value shown in a diff is cut to this many characters (a stray etcd value may be 1.5 MiB).
 MAX_DIFF_VALUE_CHARS = 4096
@@ -91,6 +92,37 @@ def plan(desired, current, prune=True, *, prefix):
             if key not in desired:
                 deletes[key] = mod_revision
     return Plan(creates, updates, deletes, unchanged)
+
+
+def split_by_scope(current, desired, scope):
+    """``(inside, outside, groups)``: the routes of ``current`` ({key: (bytes, mod_revision)}) that
+    ``scope`` holds and the others, and each current key's (group_id, group_name).
+
+    A key that ``desired`` has and etcd holds under a group outside the scope raises
+    ValidationError naming both groups: the scope does not own it, so neither overwriting
+    it nor leaving it is right (moving an API between groups needs both in the scope).
+    """
+    desired, current = as_bytes_keys(desired), as_bytes_keys(current)
+    inside, outside, groups, conflicts = {}, {}, {}, []
+    for key, held in current.items():
+        group = groups[key] = group_of(held[0])
+        if scope.holds(group):
+            inside[key] = held
+        else:
+            outside[key] = held
+            if key in desired:
+                conflicts.append((key, group_of(desired[key]), group))
+    if conflicts:
+        conflicts.sort()
+        shown = "; ".join("API %s: the source has it in %s, etcd holds it in %s" % (
+            item_id(key), show_group(wanted), show_group(held)) for key, wanted, held in conflicts[:5])
+        raise ValidationError(
+            "%d route id(s) of the source exist in etcd under a group outside the scope (groups: %s): %s%s. "
+            "Nothing was written: moving an API between groups needs both groups in the scope"
+            % (len(conflicts), ", ".join(scope.groups), shown,
+               "" if len(conflicts) <= 5 else " and %d more" % (len(conflicts) - 5)),
+            conflicts=[item_id(key) for key, dummy, dummy2 in conflicts[:20]])
+    return inside, outside, groups
 
 
 def item_id(key):

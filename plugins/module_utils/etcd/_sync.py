@@ -20,9 +20,12 @@ Guarantees:
   read is a conflict, answered by reading and planning again (bounded), never by
   overwriting. Every write also requires the lock key to be still ours: a sync that lost
   its lock (paused past the lease's TTL, another sync took it) stops and writes nothing more.
-- Nothing outside the instance's ``apis/`` prefix is deleted; the only other key written
-  is the manifest, in the last transaction, whenever routes are written (its mod_revision
-  then proves the next no-op) or its bytes change.
+- Nothing outside the instance's ``apis/`` prefix is deleted; the only other keys written
+  are the manifest, in the last transaction, whenever routes are written (its mod_revision
+  then proves the next no-op) or its bytes change, and the per-group manifests under
+  ``groups/`` (just before it) that exist or that a ``scope`` needs.
+- With a ``scope``, only the routes of its groups are planned, written and pruned; the
+  manifest is still that of every route.
 - The result reports only what committed transactions did, also when a later
   transaction fails: the exception then carries ``created``/``updated``/``deleted``/
   ``revision``/``changed`` of the part that was applied.
@@ -46,6 +49,7 @@ from ansible_collections.apigw.router.plugins.module_utils.etcd._planner import 
     item_id,
     key_text,
     render_diff,
+    split_by_scope,
     summary,
 )
 from ansible_collections.apigw.router.plugins.module_utils.sources._routes import (
@@ -54,6 +58,13 @@ from ansible_collections.apigw.router.plugins.module_utils.sources._routes impor
     manifest,
     manifest_key,
     routes_prefix,
+)
+from ansible_collections.apigw.router.plugins.module_utils.sources._scope import (
+    entry_of_key,
+    group_manifest_bytes,
+    group_manifest_key,
+    group_of,
+    groups_prefix,
 )
 from ansible_collections.apigw.router.plugins.module_utils.common._validation import (
     check_identifier,
@@ -106,8 +117,9 @@ def batches(ops, max_ops, budget=TXN_BYTES_BUDGET):
     return out
 
 
-def _ops_for(plan, manifest_op, current):
-    """Plan -> guarded operations: creates and updates first (by key), then deletes, manifest last.
+def _ops_for(plan, manifest_op, current, group_ops=()):
+    """Plan -> guarded operations: creates and updates first (by key), then deletes, then the
+    per-group manifests (``group_ops``), the instance manifest last.
 
     Adding and changing routes before removing old ones means a router that reads between
     two transactions sees extra routes for a moment, never missing ones. A create that
@@ -133,6 +145,7 @@ def _ops_for(plan, manifest_op, current):
     else:
         ops = writes
     ops.extend(('delete', k, m) for k, m in sorted(plan.deletes.items()))
+    ops.extend(group_ops)
     if manifest_op:
         ops.append(manifest_op)
     return ops
@@ -207,14 +220,15 @@ def _unchanged_since(client, prefix, mkey, found):
 class _Progress:
     """What committed transactions did, across conflict retries."""
 
-    def __init__(self):
+    def __init__(self, prefix):
+        self.prefix = prefix  # route keys (bytes); the others written are manifests
         self.created, self.updated, self.deleted = set(), set(), set()
         self.manifest_written = False
         self.revision = None
 
     def record(self, ops, revision, mkey):
         for op in ops:
-            if op[1] == mkey:
+            if op[1] == mkey or not op[1].startswith(self.prefix):
                 self.manifest_written = True
                 continue
             api_id = item_id(op[1])
@@ -248,24 +262,101 @@ class Found(namedtuple('Found', ['revision', 'current', 'stored', 'plan', 'manif
     __slots__ = ()
 
 
-def _read_and_plan(client, prefix, mkey, desired, expected, prune, page_size, touch):
+def _read_and_plan(client, prefix, mkey, desired, expected, prune, page_size, touch, scope=None, gprefix=None):
     """Read what etcd holds under ``prefix`` and the manifest at ``mkey``, and plan turning
     them into ``desired`` ({key bytes: value}, whose manifest is ``expected``): a Found.
     ``touch``: the manifest op also rewrites the manifest whenever routes are written
-    (see _manifest_op), as a sync does; inspecting only asks whether its bytes differ."""
+    (see _manifest_op), as a sync does; inspecting only asks whether its bytes differ.
+
+    With a ``scope`` the plan covers only the routes it holds (split_by_scope refuses a
+    source id held by another group); the manifest still covers every route, the others as
+    read. ``gprefix`` (a writing sync): the per-group manifests under it are kept right too.
+    """
     revision, current = client.read_prefix(prefix, page_size)
     stored = client.get(mkey)
-    plan = make_plan(desired, current, prune, prefix=prefix)
-    after = routes_after(desired, current, plan)
+    inside, outside = current, None
+    if scope is not None:
+        inside, outside, dummy = split_by_scope(current, desired, scope)
+    plan = make_plan(desired, inside, prune, prefix=prefix)
+    after = routes_after(desired, inside, plan)
+    if outside:
+        after = dict(after)
+        after.update((key, held[0]) for key, held in outside.items())
     new_manifest = expected if after is desired else manifest(after)
-    manifest_op = _manifest_op(mkey.encode('utf-8'), canonical_json(new_manifest), stored,
-                               touch=touch and plan.changed)
-    return Found(revision, current, stored, plan, new_manifest, manifest_op, _ops_for(plan, manifest_op, current))
+    new_bytes = canonical_json(new_manifest)
+    group_ops = []
+    # A whole-instance sync keeps the per-group manifests right only when it writes anyway:
+    # without a scope, a sync with nothing to do stays a no-op.
+    if gprefix is not None and (scope is not None or plan.changed or stored is None or stored[0] != new_bytes):
+        group_ops = _group_manifest_ops(client, gprefix, after, scope, new_manifest['sha256'])
+    # Written with the per-group manifests too: its new mod_revision tells a sync waiting for the
+    # lock that they changed (it re-reads them).
+    manifest_op = _manifest_op(mkey.encode('utf-8'), new_bytes, stored,
+                               touch=touch and (plan.changed or bool(group_ops)))
+    return Found(revision, current, stored, plan, new_manifest, manifest_op,
+                 _ops_for(plan, manifest_op, current, group_ops))
+
+
+def _group_manifest_ops(client, gprefix, after, scope, instance_sha256):
+    """Guarded writes that make every per-group manifest under ``gprefix`` (those there, and one
+    per group of ``scope``) describe the routes ``after`` the sync. Each one records the new
+    instance manifest's digest: it proves its group's routes only while that digest is the
+    instance's, so a writer that does not keep it (0.2.0, a hand edit) voids it, never fools it."""
+    dummy, held = client.read_prefix(gprefix)
+    entries = {}
+    for key, value in held.items():
+        entry = entry_of_key(key, gprefix)
+        if entry is not None:
+            entries[entry] = (key, value)
+    for entry in (scope.groups if scope is not None else ()):
+        entries.setdefault(entry, (group_manifest_key(gprefix, entry).encode('utf-8'), None))
+    if not entries:
+        return []
+    groups = dict((key, group_of(value)) for key, value in after.items())
+    ops = []
+    for entry in sorted(entries):
+        key, stored = entries[entry]
+        value = group_manifest_bytes(after, groups, entry, instance_sha256)
+        if stored is None:
+            ops.append(('create', key, value))
+        elif stored[0] != value:
+            ops.append(('update', key, value, stored[1]))
+    return ops
+
+
+def _scope_unchanged(client, prefix, mkey, gprefix, desired, scope):
+    """``(revision, instance manifest)`` when etcd provably holds ``desired`` ({key bytes: value})
+    as the routes of ``scope``, read in a few small messages; None when that cannot be shown.
+
+    The prefix is quiet since the instance manifest was written (as for a whole-instance no-op:
+    its count, nothing newer), so it holds the routes that manifest's digest describes; each
+    group of the scope has a manifest computed from those same routes (its instance_sha256 is
+    that digest), and equal to the one of the desired routes of that group.
+    """
+    try:
+        now_count, now = client.count(prefix)
+        stored = client.get(mkey, revision=now)
+        instance = _decode_manifest(stored)
+        if instance is None or instance.get('count') != now_count or not isinstance(instance.get('sha256'), str):
+            return None
+        newer, dummy = client.count(prefix, min_mod_revision=stored[1] + 1, revision=now)
+        if newer:
+            return None
+        groups = dict((key, group_of(value)) for key, value in desired.items())
+        for entry in scope.groups:
+            held = client.get(group_manifest_key(gprefix, entry), revision=now)
+            if held is None or held[0] != group_manifest_bytes(desired, groups, entry, instance['sha256']):
+                return None
+    except EtcdError as exc:
+        if getattr(exc, 'grpc_code', None) == 'OUT_OF_RANGE':  # compacted between the reads
+            return None
+        raise
+    return now, instance
 
 
 def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, allow_empty=False,
          max_txn_ops=ETCD_MAX_TXN_OPS, lock_timeout=30, check_mode=False, diff=False,
-         max_conflict_retries=5, lock_ttl=LOCK_TTL, page_size=READ_PAGE_SIZE):
+         max_conflict_retries=5, lock_ttl=LOCK_TTL, page_size=READ_PAGE_SIZE, scope=None, backup=None):
     """Make etcd hold exactly ``desired`` ({route key: canonical bytes}, or a DesiredRoutes
     whose routes are built only when the manifest alone cannot show a no-op) for one instance.
 
@@ -277,33 +368,50 @@ def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, al
     Raises ValidationError (an empty source that would delete routes, without
     ``allow_empty``), ConflictError (still conflicting after ``max_conflict_retries``
     re-plans) or EtcdError; those carry the applied part in their ``details``.
+
+    ``scope`` (a sources._scope.Scope): only the routes of its groups are planned, written and
+    pruned (the caller has checked that ``desired`` is all in it); the instance manifest still
+    covers every route, and per-group manifests prove the next no-op of the scope.
+    ``backup`` (a callable {key bytes: value bytes} -> path): called with the routes (of the
+    scope) as they are, under the lock, before the first write; its path is ``backup_file``.
     """
     prefix = routes_prefix(key_prefix, instance_id)
     mkey = manifest_key(key_prefix, instance_id)
+    gprefix = groups_prefix(key_prefix, instance_id)
     if not isinstance(max_txn_ops, int) or max_txn_ops < 1:
         raise ValidationError('max_txn_ops must be a positive integer, got %r' % (max_txn_ops,))
     desired = DesiredRoutes.of(desired)
-    expected = desired.manifest
 
-    # Nothing changed since the last sync wrote the manifest: done in three small reads.
-    revision = _unchanged_since_manifest(client, prefix, mkey, expected)
+    if scope is None:
+        # Nothing changed since the last sync wrote the manifest: done in three small reads.
+        expected = desired.manifest
+        revision = _unchanged_since_manifest(client, prefix, mkey, expected)
+    else:
+        # The scope's routes are those its groups' manifests describe: a few more small reads.
+        proven = _scope_unchanged(client, prefix, mkey, gprefix, as_bytes_keys(desired.routes()), scope)
+        revision, expected = proven if proven is not None else (None, None)
     if revision is not None:
-        counts = {'created': [], 'updated': [], 'deleted': [], 'unchanged': expected['count']}
+        counts = {'created': [], 'updated': [], 'deleted': [], 'unchanged': len(desired.routes()) if scope
+                  else expected['count']}
         return _result(instance_id, counts, changed=False, revision=revision, new_manifest=expected,
                        check_mode=check_mode, diff={'before': {}, 'after': {}} if diff else None)
 
     # From here on the routes themselves (the planner refuses any key outside the prefix),
     # and their own manifest, not one a source remembered.
-    run = _Sync(client, instance_id, prefix, mkey, desired, prune, allow_empty, page_size)
+    run = _Sync(client, instance_id, prefix, mkey, desired, prune, allow_empty, page_size, scope, gprefix)
     # A first look without the lock: a sync with nothing to do (the common case) then
     # writes nothing at all, not even the lock key, and leaves the revision as it was.
     found = run.read_and_plan()
     if check_mode or not found.ops:
-        return _result(instance_id, summary(found.plan), changed=bool(found.ops), revision=found.revision,
-                       new_manifest=found.manifest, check_mode=check_mode,
-                       manifest_written=found.manifest_op is not None, diff=run.diff_of(found) if diff else None)
+        result = _result(instance_id, summary(found.plan), changed=bool(found.ops), revision=found.revision,
+                         new_manifest=found.manifest, check_mode=check_mode,
+                         manifest_written=found.manifest_op is not None, diff=run.diff_of(found) if diff else None)
+        if check_mode and found.plan.changed and backup is not None:
+            result['msg'] += '; a backup of the %s would be written to %s' % (
+                'scope\'s routes' if scope else 'routes', getattr(backup, 'where', 'the backup directory'))
+        return result
     with client.lock(lock_key(key_prefix, instance_id), lock_ttl, lock_timeout) as lock:
-        run.write(lock, max_txn_ops, max_conflict_retries)
+        run.write(lock, max_txn_ops, max_conflict_retries, backup)
     return run.result(diff)
 
 
@@ -312,36 +420,45 @@ class _Sync:
     the lock (re-planning on conflicts), report. ``found`` is the latest Found; ``progress``
     what committed transactions did; ``before`` the values they replaced."""
 
-    def __init__(self, client, instance_id, prefix, mkey, desired, prune, allow_empty, page_size):
+    def __init__(self, client, instance_id, prefix, mkey, desired, prune, allow_empty, page_size, scope=None,
+                 gprefix=None):
         self.client, self.instance_id, self.prefix, self.mkey = client, instance_id, prefix, mkey
+        self.scope, self.gprefix = scope, gprefix
+        self.backup_file = None
         self.expected = desired.computed_manifest()
         self.desired = as_bytes_keys(desired.routes())  # keys as etcd has them: bytes
         self.prune, self.allow_empty, self.page_size = prune, allow_empty, page_size
         self.bmkey = mkey.encode('utf-8')
         self.found = None
-        self.progress = _Progress()
+        self.progress = _Progress(prefix.encode('utf-8'))
         self.before = {}  # key -> (value, mod_revision) as read before the write that committed
 
     def read_and_plan(self):
         found = _read_and_plan(self.client, self.prefix, self.mkey, self.desired, self.expected, self.prune,
-                               self.page_size, touch=True)
+                               self.page_size, touch=True, scope=self.scope, gprefix=self.gprefix)
         deletes = found.plan.deletes
         if not self.desired and deletes and not self.allow_empty:
             raise ValidationError(
-                'the source has no routable (published) API for instance %s: the sync would delete '
-                'all %d route(s) in etcd; set allow_empty to allow it' % (self.instance_id, len(deletes)),
+                'the source has no routable (published) API for instance %s%s: the sync would delete '
+                'all %d route(s) %s; set allow_empty to allow it'
+                % (self.instance_id, ' in its scope' if self.scope else '', len(deletes),
+                   'of the scope (groups: %s)' % ', '.join(self.scope.groups) if self.scope else 'in etcd'),
                 would_delete=len(deletes))
         self.found = found
         return found
 
-    def write(self, lock, max_txn_ops, max_conflict_retries):
+    def write(self, lock, max_txn_ops, max_conflict_retries, backup=None):
         """Carry out the plan in guarded transactions under ``lock``; read and plan again on a
-        conflict, at most ``max_conflict_retries`` times. An error carries what was applied."""
+        conflict, at most ``max_conflict_retries`` times. An error carries what was applied.
+        ``backup``: see sync(); it is taken before the first write, of what was read under the lock."""
         try:
             # The first look may predate another sync. Read every value again only when
             # something under the prefix or the manifest changed since (three small reads).
             if not _unchanged_since(self.client, self.prefix, self.mkey, self.found):
                 self.read_and_plan()
+            # Only when routes change: rewriting the per-group manifests alone changes no route.
+            if backup is not None and self.found.plan.changed:
+                self.backup_file = backup(self.routes_in_scope(self.found.current))
             retries = 0
             while True:
                 try:
@@ -355,6 +472,8 @@ class _Sync:
                             % (self.instance_id, max_conflict_retries, ', '.join(exc.keys[:10])), exc.keys)
                 self.read_and_plan()
         except (EtcdError, ValidationError) as exc:
+            if self.backup_file is not None:
+                exc.details['backup_file'] = self.backup_file
             if self.progress.revision is not None:
                 exc.details.update(self.progress.report())
                 exc.details['manifest'] = (self.found.manifest if self.progress.manifest_written else
@@ -372,6 +491,11 @@ class _Sync:
                 if op[1] in current:
                     self.before.setdefault(op[1], current[op[1]])
             self.progress.record(batch, committed, self.bmkey)
+
+    def routes_in_scope(self, current):
+        """{key: value} of the ``current`` routes that the sync owns (all of them without a scope)."""
+        return dict((key, held[0]) for key, held in current.items()
+                    if self.scope is None or self.scope.holds(group_of(held[0])))
 
     def diff_of(self, found):
         """The diff of ``found``'s plan, not applied (check mode, or nothing to write)."""
@@ -392,9 +516,13 @@ class _Sync:
                      dict((k, 0) for k in self.before if k != self.bmkey and item_id(k) in progress.deleted),
                      counts['unchanged']),
                 self.before, desired, self.mkey, progress.manifest_written, found.stored, found.manifest)
-        return _result(self.instance_id, counts, changed=progress.changed,
-                       revision=progress.revision if progress.revision is not None else found.revision,
-                       new_manifest=found.manifest, manifest_written=progress.manifest_written, diff=done)
+        result = _result(self.instance_id, counts, changed=progress.changed,
+                         revision=progress.revision if progress.revision is not None else found.revision,
+                         new_manifest=found.manifest, manifest_written=progress.manifest_written, diff=done)
+        if self.backup_file is not None:
+            result['backup_file'] = self.backup_file
+            result['msg'] += '; backup in %s' % self.backup_file
+        return result
 
 
 def routes_after(desired, current, plan):
@@ -443,20 +571,24 @@ def _result(instance_id, counts, *, changed, revision, new_manifest, check_mode=
 
 
 def inspect(client, instance_id, key_prefix='/apig/router', desired=None, prune=True, records=False,
-            page_size=READ_PAGE_SIZE):
+            page_size=READ_PAGE_SIZE, scope=None, export=None):
     """What etcd holds for one instance (read-only).
 
     Returns ``count``, ``manifest`` (the stored one, decoded; None when absent or not JSON),
     ``revision``; ``routes`` (decoded records, by key) when ``records``; and with
     ``desired``: ``in_sync`` and ``drift`` ({create, update, delete}: API ids, what a sync
     with ``prune`` would do; ``in_sync`` also requires the stored manifest to match).
+
+    With ``scope``, ``count``, ``routes`` and ``drift`` are those of the scope's routes only
+    (``manifest`` is still the instance's). ``export`` (a callable {key bytes: value bytes} ->
+    path) is given the routes read (of the scope), and its path is returned as ``dest``.
     """
     prefix = routes_prefix(key_prefix, instance_id)
     mkey = manifest_key(key_prefix, instance_id)
     found = None  # the plan of a sync to ``desired``
     if desired is not None:
         desired = DesiredRoutes.of(desired)
-        if not records:
+        if not records and scope is None and export is None:
             expected = desired.manifest
             revision = _unchanged_since_manifest(client, prefix, mkey, expected)
             if revision is not None:
@@ -465,12 +597,16 @@ def inspect(client, instance_id, key_prefix='/apig/router', desired=None, prune=
                         'manifest_in_sync': True}
         expected = desired.computed_manifest()  # the routes' own (the source's cache learns it too)
         found = _read_and_plan(client, prefix, mkey, as_bytes_keys(desired.routes()), expected, prune, page_size,
-                               touch=False)
+                               touch=False, scope=scope)
         revision, current, stored = found.revision, found.current, found.stored
     else:
         revision, current = client.read_prefix(prefix, page_size)
         stored = client.get(mkey)
+    if scope is not None:
+        current = dict((key, held) for key, held in current.items() if scope.holds(group_of(held[0])))
     result = {'count': len(current), 'manifest': _decode_manifest(stored), 'revision': revision}
+    if export is not None:
+        result['dest'] = export(dict((key, held[0]) for key, held in current.items()))
     if records:
         routes = []
         for key in sorted(current):

@@ -29,10 +29,16 @@ def run_api_refresh(params, check_mode, diff, warn):  # pylint: disable=unused-a
         if given:
             raise ValidationError("instances[%d].%s is an etcd connection option: mode api does not use etcd"
                                   % (index, given[0]))
+        if item.get("scope") is not None:
+            raise ValidationError("instances[%d].scope applies to mode etcd; mode api refreshes the whole instance"
+                                  % index)
     fleet, targets = resolve_targets(params, needs_project=True)
     for name in ("apis", "src"):
         if params.get(name) is not None:
             raise ValidationError("%s is a source for mode etcd; mode api refreshes what the gateway has" % name)
+    for name in ("scope", "backup"):
+        if params.get(name):
+            raise ValidationError("%s applies to mode etcd; mode api refreshes the whole instance" % name)
     resources = check_resources(params["resources"])
     check_range("wait_timeout", params.get("wait_timeout"), 0)
     check_range("wait_sleep", params.get("wait_sleep"), 0)

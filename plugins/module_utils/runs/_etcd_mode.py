@@ -19,6 +19,8 @@ from ansible_collections.apigw.router.plugins.module_utils.common._validation im
 from ansible_collections.apigw.router.plugins.module_utils.etcd._sync import sync
 from ansible_collections.apigw.router.plugins.module_utils.runs._etcd_clients import EtcdClients, saying_endpoints
 from ansible_collections.apigw.router.plugins.module_utils.runs._etcd_targets import resolve_etcd_targets
+from ansible_collections.apigw.router.plugins.module_utils.sources._export import Backup
+from ansible_collections.apigw.router.plugins.module_utils.sources._scope import check_source_in_scopes
 from ansible_collections.apigw.router.plugins.module_utils.sources._source import fixed_source
 
 
@@ -27,6 +29,12 @@ def run_etcd_sync(params, check_mode, diff, warn):  # pylint: disable=unused-arg
     check_range("lock_timeout", params.get("lock_timeout"), 0)
     source = fixed_source(params)
     fleet, targets = resolve_etcd_targets(params, needs_project=source is None)
+    if source is not None:
+        # Every scope checked before anything is sent: a source item outside an instance's scope
+        # fails the run, not that instance after others were written.
+        check_source_in_scopes(source, targets, fleet)
+    if params.get("backup_dir") and not params.get("backup"):
+        warn("backup_dir is ignored without backup: true")
     if source is None:
         # Imported here: a run from apis or src never calls the management API, and AnsiballZ
         # compiles every module it imports on every run (it ships them all the same).
@@ -39,7 +47,9 @@ def run_etcd_sync(params, check_mode, diff, warn):  # pylint: disable=unused-arg
         return sync(target["etcd_client"], target["instance_id"], source.routes(target),
                     key_prefix=target["key_prefix"], prune=params["prune"], allow_empty=params["allow_empty"],
                     max_txn_ops=params["max_txn_ops"], lock_timeout=params["lock_timeout"],
-                    check_mode=check_mode, diff=diff)
+                    check_mode=check_mode, diff=diff, scope=target["scope"],
+                    backup=Backup(params.get("backup_dir"), target["instance_id"], target["scope"])
+                    if params.get("backup") else None)
 
     try:
         results = run_all(targets, work, params["concurrency"])

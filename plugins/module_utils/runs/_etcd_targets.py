@@ -17,6 +17,7 @@ from ansible_collections.apigw.router.plugins.module_utils.etcd._client import p
 from ansible_collections.apigw.router.plugins.module_utils.common._etcd_endpoints import resolve as resolve_endpoints
 from ansible_collections.apigw.router.plugins.module_utils.runs._targets import ETCD_ITEM_OPTIONS, item_value, named, resolve_targets
 from ansible_collections.apigw.router.plugins.module_utils.sources._routes import routes_prefix
+from ansible_collections.apigw.router.plugins.module_utils.sources._scope import check_scope
 
 
 def resolve_etcd_targets(params, needs_project):
@@ -29,7 +30,8 @@ def resolve_etcd_targets(params, needs_project):
 
 
 def _etcd_target(target, where, item, params):
-    """Adds ``key_prefix``, ``routes_prefix`` and ``etcd`` (the connection options) to ``target``."""
+    """Adds ``key_prefix``, ``routes_prefix``, ``scope`` (a Scope or None) and ``etcd`` (the
+    connection options) to ``target``."""
     etcd = dict((option, item_value(item, params, option)) for option in ETCD_ITEM_OPTIONS)
     # etcdctl's user:password form (ETCDCTL_USER), split as etcdctl does.
     etcd["etcd_user"], etcd["etcd_password"] = etcd_credentials(item, params)
@@ -39,6 +41,7 @@ def _etcd_target(target, where, item, params):
     target["key_prefix"] = named(where, "key_prefix", check_key_prefix, etcd.pop("key_prefix"))
     target["routes_prefix"] = routes_prefix(target["key_prefix"], target["instance_id"])
     target["etcd"] = etcd
+    target["scope"] = named(where, "scope", check_scope, item_value(item, params, "scope"))
 
 
 def _cluster_members(etcd):

@@ -16,6 +16,8 @@ from ansible_collections.apigw.router.plugins.module_utils.common._fleet import 
 from ansible_collections.apigw.router.plugins.module_utils.etcd._sync import inspect
 from ansible_collections.apigw.router.plugins.module_utils.runs._etcd_clients import EtcdClients, saying_endpoints
 from ansible_collections.apigw.router.plugins.module_utils.runs._etcd_targets import resolve_etcd_targets
+from ansible_collections.apigw.router.plugins.module_utils.sources._export import Export
+from ansible_collections.apigw.router.plugins.module_utils.sources._scope import check_source_in_scopes
 from ansible_collections.apigw.router.plugins.module_utils.sources._source import fixed_source
 
 
@@ -28,6 +30,11 @@ def run_info(params, check_mode, diff, warn):  # pylint: disable=unused-argument
         warn("%s is ignored without compare: true (only a drift check reads a source)" % " and ".join(ignored))
     source = fixed_source(params) if compare else None
     fleet, targets = resolve_etcd_targets(params, needs_project=bool(compare and source is None))
+    dest = params.get("dest")
+    if dest and len(targets) > 1:
+        raise ValidationError("dest exports one instance's routes: give instance_id, or one instances item")
+    if source is not None:
+        check_source_in_scopes(source, targets, fleet)
     if compare and source is None:
         # Imported here: a run from apis or src never calls the management API, and AnsiballZ
         # compiles every module it imports on every run (it ships them all the same).
@@ -38,15 +45,24 @@ def run_info(params, check_mode, diff, warn):  # pylint: disable=unused-argument
 
     def work(target):
         desired = None if source is None else source.routes(target)
+        # The info module never changes the instance: only dest, a file where the module runs.
+        export = Export(dest, target["instance_id"], target["scope"], check_mode) if dest else None
         result = inspect(target["etcd_client"], target["instance_id"], target["key_prefix"], desired=desired,
-                         prune=params.get("prune", True), records=params["records"])
-        result["changed"] = False
+                         prune=params.get("prune", True), records=params["records"], scope=target["scope"],
+                         export=export)
+        result["changed"] = export is not None and export.changed
+        if export is not None and check_mode:
+            result["msg"] = "check mode: instance %s: %d route(s) %s %s" % (
+                target["instance_id"], result.get("count", 0),
+                "would be exported to" if export.changed else "already exported in", export.path)
+            del result["dest"]
         if params.get("fail_on_drift") and not result.get("in_sync", True):
             result["failed"] = True
             result["msg"] = _drift_message(target["instance_id"], result["drift"])
-        result.setdefault("msg", "instance %s: %d route(s)%s" % (
+        result.setdefault("msg", "instance %s: %d route(s)%s%s" % (
             target["instance_id"], result.get("count", 0),
-            "" if desired is None else (", in sync" if result.get("in_sync") else ", drift")))
+            "" if desired is None else (", in sync" if result.get("in_sync") else ", drift"),
+            ", exported to %s" % result["dest"] if "dest" in result else ""))
         return result
 
     try:

@@ -16,6 +16,7 @@ __metaclass__ = type
 from ansible_collections.apigw.router.plugins.module_utils.apig._projects import ProjectLookup
 from ansible_collections.apigw.router.plugins.module_utils.apig._router_api import RouterApi
 from ansible_collections.apigw.router.plugins.module_utils.sources._routes import build_records
+from ansible_collections.apigw.router.plugins.module_utils.sources._scope import in_scope
 from ansible_collections.apigw.router.plugins.module_utils.sources._source import keyed
 
 
@@ -32,7 +33,11 @@ class ManagementApiSource(object):
         api = RouterApi(self.pool.get(target["base_url"]), target["project_id"])
         # list_apis returns only a listing shown complete: an incomplete one fails before any
         # record is built, so it can never prune the routes it missed.
-        return keyed(target["routes_prefix"], build_records(api.list_apis(target["instance_id"])))
+        routes = keyed(target["routes_prefix"], build_records(api.list_apis(target["instance_id"])))
+        # ListApisV2 lists the whole instance: with a scope, its other groups' APIs are simply not
+        # this sync's (the listing is filtered once complete, never refused).
+        scope = target.get("scope")
+        return routes if scope is None else in_scope(routes, scope)
 
     def save(self):
         """Nothing to keep: the APIs are read afresh every run."""
