@@ -26,7 +26,7 @@ options:
     type: raw
     required: true
   mapping:
-    description: The instance's key for each host variable, for example C({apigw_instance_id: instance_id}).
+    description: "The instance's key for each host variable, for example C({'apigw_instance_id': 'instance_id'})."
     type: dict
     required: true
 '''
