@@ -34,7 +34,7 @@ from common import BENCH_DIR, LIBRARIES, REPO, STAT, BenchError, Context, int_li
 
 SHARED_QUICK = {'sizes': [1000], 'repeat': 1, 'concurrency': [16]}
 # --report: the before/after tables of the performance targets, in one run (best of 2).
-REPORT_SECTIONS = 'etcd,fleet,baseline,engine,inventory,records'
+REPORT_SECTIONS = 'etcd,fleet,role,baseline,engine,inventory,records'
 REPORT = {'sizes': [10000, 50000], 'repeat': 2, 'stat': 'best', 'concurrency': [16],
           'per_key_max': 0, 'per_key_subset': 500, 'no_profile': True, 'uri_instances': 50,
           'host_instances': 50, 'forks': [16]}
