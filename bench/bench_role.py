@@ -31,7 +31,7 @@ from collections import OrderedDict
 import yaml
 
 from apigw_support.simulator import Simulator
-from common import MODULE, STAT, TOKEN, BenchError, Series, log, render, verdict
+from common import MODULE, STAT, TOKEN, BenchError, Series, collection_at, log, render, verdict
 
 SECTION = 'role'
 HELP = 'role fleet_refresh (instances, and inventory hosts) vs the module fleet form, interleaved rounds'
@@ -50,6 +50,8 @@ T_HOSTS_VS_MODULE = 1.5  # inventory + role within 1.5x of the module's fleet fo
 def add_arguments(parser):
     parser.add_argument('--role-instances', type=int, default=1000, help='section role: instances of the fleet')
     parser.add_argument('--role-rounds', type=int, default=5, help='section role: interleaved rounds')
+    parser.add_argument('--role-baseline', default='', metavar='REF',
+                        help='section role: also run the role (fleet_refresh_instances) of this git ref in every round')
 
 
 def check_arguments(args):
@@ -131,14 +133,21 @@ class RoleSection:
                              'fleet_refresh_options': {'auth_token': TOKEN}}), ['-i', str(source)])),
             ('one_batch', (role({'fleet_refresh_instances': instances, 'fleet_refresh_options': connection,
                                  'fleet_refresh_batch_size': n}), [])),
+            ('baseline', (role({'fleet_refresh_instances': instances, 'fleet_refresh_options': connection}), [])),
         ])
 
     def run(self):
         n, rounds = self.args.role_instances, self.args.role_rounds
         batches = -(-n // DEFAULT_BATCH_SIZE)
-        d = OrderedDict(instances=n, rounds=rounds, empty=Series(), ping=Series(), listing=Series(),
-                        wall=OrderedDict((k, Series()) for k in ('module', 'role', 'hosts', 'one_batch')),
-                        ratio=OrderedDict((k, Series()) for k in ('role', 'hosts', 'hosts_budget', 'one_batch', 'floor')))
+        baseline = None
+        if self.args.role_baseline:
+            commit, baseline = collection_at(self.args.role_baseline)
+            log('role: the role of %s (%s) runs beside the current one' % (self.args.role_baseline, commit[:12]))
+        d = OrderedDict(instances=n, rounds=rounds, baseline=self.args.role_baseline, empty=Series(), ping=Series(),
+                        listing=Series(),
+                        wall=OrderedDict((k, Series()) for k in ('module', 'role', 'hosts', 'one_batch', 'baseline')),
+                        ratio=OrderedDict((k, Series()) for k in ('role', 'hosts', 'hosts_budget', 'one_batch', 'floor',
+                                                                 'baseline')))
         log('role: simulator with %d instances at 0 ms' % n)
         with Simulator(simulator_config(n), workdir=self.ctx.workdir / 'sim-role', startup_timeout=120) as sim:
             source = self.ctx.workdir / 'role.apig_instances.yml'
@@ -150,6 +159,8 @@ class RoleSection:
                 raise BenchError('role: the inventory plugin found %d instances, expected %d' % (len(ids), n))
             extra = {'bench_instances': [{'instance_id': i} for i in ids]}
             plays = self.plays(sim, source, n)
+            if baseline is None:
+                del plays['baseline']
             order = ['empty', 'ping', 'listing'] + list(plays)
             for rnd in range(rounds):
                 this = {}
@@ -165,7 +176,8 @@ class RoleSection:
                         play, args = plays[what]
                         sim.reset()
                         done = self.ctx.playbook(play, '%s-%d-r%d' % (what, n, rnd), args=args,
-                                                 extra_vars=None if what == 'hosts' else extra)
+                                                 extra_vars=None if what == 'hosts' else extra,
+                                                 collections=baseline if what == 'baseline' else None)
                         self.check_puts(sim, ids, what)
                         if what != 'module':
                             summary = done.task('summary')['fleet_refresh_summary']
@@ -184,10 +196,14 @@ class RoleSection:
                 d['ratio']['hosts'].append(this['hosts'] / this['module'])
                 d['ratio']['hosts_budget'].append(this['hosts'] / (T_HOSTS_VS_MODULE * this['module'] + this['listing']))
                 d['ratio']['one_batch'].append(this['one_batch'] / this['module'])
+                if baseline is not None:
+                    d['wall']['baseline'].append(this['baseline'])
+                    d['ratio']['baseline'].append(this['baseline'] / this['module'])
                 log('  round %d: empty %.2f s, listing %.2f s, module %.2f s, role %.2f s (%.2fx), hosts %.2f s '
                     '(%.2fx), role in one batch %.2f s (%.2fx)'
                     % (rnd + 1, this['empty'], this['listing'], this['module'], this['role'], d['ratio']['role'][-1],
-                       this['hosts'], d['ratio']['hosts'][-1], this['one_batch'], d['ratio']['one_batch'][-1]))
+                       this['hosts'], d['ratio']['hosts'][-1], this['one_batch'], d['ratio']['one_batch'][-1])
+                    + (', before %.2f s (%.2fx)' % (this['baseline'], d['ratio']['baseline'][-1]) if baseline else ''))
         self.ctx.report['role'] = d
         self.print_tables(d)
         return d
@@ -209,6 +225,9 @@ class RoleSection:
                  ratio(d['ratio']['one_batch'])],
                 ['floor of %d batches: module + %d x (ping - empty)' % (batches, batches - 1), '',
                  ratio(d['ratio']['floor'])]]
+        if d['wall']['baseline']:
+            rows.append(['before: the role of %s, fleet_refresh_instances' % d['baseline'], d['wall']['baseline'].fmt(),
+                         ratio(d['ratio']['baseline'])])
         print()
         print(render(['%d instances' % n, 'wall', 'vs module (per round)'], rows, left=(0,),
                      title='vs module = run / the module fleet form of the same round'))
