@@ -9,9 +9,10 @@ module's fleet form (``instances:`` in one task), the role given ``fleet_refresh
 the role given ``fleet_refresh_hosts`` of the hosts the inventory plugin ``apig_instances``
 discovers (one ansible-playbook run: discovery and refresh), ``ansible-inventory --list`` of the
 same plugin source (the inventory listing alone), the role with the whole fleet in one batch, and
-a ``ping`` playbook: each batch is one module run, so the module's time plus one module run
-(``ping`` minus the empty playbook) per further batch is the floor of the role at its default
-batch size, whatever the role does around its batches. The simulator answers at once (0 ms),
+the module's fleet form split into one task per batch of the role's default size: each batch is
+one module run, and Ansible's cost of a module run (``ping`` minus the empty playbook) is paid
+once per batch, so that split is the floor of the role at its default batch size, whatever the
+role does around its batches. The simulator answers at once (0 ms),
 so what is measured is Ansible and the collection, not the network. Every run is checked out
 of band: exactly one answered refresh PUT per instance.
 
@@ -120,6 +121,11 @@ class RoleSection:
         connection = {'endpoint': sim.url, 'project_id': PROJECT, 'auth_token': TOKEN}
         module = [{'name': 'module', 'hosts': 'localhost', 'gather_facts': False, 'tasks': [
             {'name': 'refresh', MODULE: dict(connection, instances=instances)}]}]
+        # the role's batches without the role: one module task per batch of the default size
+        module_batches = [{'name': 'module batches', 'hosts': 'localhost', 'gather_facts': False, 'tasks': [
+            {'name': 'refresh %d' % (start // DEFAULT_BATCH_SIZE + 1),
+             MODULE: dict(connection, instances='{{ bench_instances[%d:%d] }}' % (start, start + DEFAULT_BATCH_SIZE))}
+            for start in range(0, n, DEFAULT_BATCH_SIZE)]}]
 
         def role(role_vars):
             return [{'name': 'role', 'hosts': 'localhost', 'gather_facts': False, 'tasks': [
@@ -127,6 +133,7 @@ class RoleSection:
                 {'name': 'summary', 'ansible.builtin.debug': {'var': 'fleet_refresh_summary'}}]}]
         return OrderedDict([
             ('module', (module, [])),
+            ('module_batches', (module_batches, [])),
             ('role', (role({'fleet_refresh_instances': instances, 'fleet_refresh_options': connection}), [])),
             # the plugin sets each host's endpoint, project and region: only the token is given
             ('hosts', (role({'fleet_refresh_hosts': "{{ groups['apig_instances'] }}",
@@ -145,9 +152,10 @@ class RoleSection:
             log('role: the role of %s (%s) runs beside the current one' % (self.args.role_baseline, commit[:12]))
         d = OrderedDict(instances=n, rounds=rounds, baseline=self.args.role_baseline, empty=Series(), ping=Series(),
                         listing=Series(),
-                        wall=OrderedDict((k, Series()) for k in ('module', 'role', 'hosts', 'one_batch', 'baseline')),
-                        ratio=OrderedDict((k, Series()) for k in ('role', 'hosts', 'hosts_budget', 'one_batch', 'floor',
-                                                                 'baseline')))
+                        wall=OrderedDict((k, Series()) for k in (
+                            'module', 'module_batches', 'role', 'hosts', 'one_batch', 'baseline')),
+                        ratio=OrderedDict((k, Series()) for k in ('module_batches', 'role', 'hosts', 'hosts_budget',
+                                                                 'one_batch', 'beyond_batches', 'baseline')))
         log('role: simulator with %d instances at 0 ms' % n)
         with Simulator(simulator_config(n), workdir=self.ctx.workdir / 'sim-role', startup_timeout=120) as sim:
             source = self.ctx.workdir / 'role.apig_instances.yml'
@@ -179,30 +187,32 @@ class RoleSection:
                                                  extra_vars=None if what == 'hosts' else extra,
                                                  collections=baseline if what == 'baseline' else None)
                         self.check_puts(sim, ids, what)
-                        if what != 'module':
+                        if what not in ('module', 'module_batches'):
                             summary = done.task('summary')['fleet_refresh_summary']
                             if (summary['total'], summary['changed'], summary['failed']) != (n, n, 0):
                                 raise BenchError('%s: summary %s' % (what, summary))
                         this[what] = done.duration
                 d['empty'].append(this['empty'])
                 d['ping'].append(this['ping'])
-                # what the role's batches alone add: a module run each beyond the first
-                d['ratio']['floor'].append((this['module'] + (batches - 1) * (this['ping'] - this['empty']))
-                                           / this['module'])
                 d['listing'].append(this['listing'])
                 for what in plays:
                     d['wall'][what].append(this[what])
                 d['ratio']['role'].append(this['role'] / this['module'])
                 d['ratio']['hosts'].append(this['hosts'] / this['module'])
-                d['ratio']['hosts_budget'].append(this['hosts'] / (T_HOSTS_VS_MODULE * this['module'] + this['listing']))
+                budget = T_HOSTS_VS_MODULE * this['module'] + this['listing']
+                d['ratio']['hosts_budget'].append(this['hosts'] / budget)
                 d['ratio']['one_batch'].append(this['one_batch'] / this['module'])
+                d['ratio']['module_batches'].append(this['module_batches'] / this['module'])
+                # the role's own cost beyond the module runs of its batches
+                d['ratio']['beyond_batches'].append(this['role'] / this['module_batches'])
                 if baseline is not None:
                     d['wall']['baseline'].append(this['baseline'])
                     d['ratio']['baseline'].append(this['baseline'] / this['module'])
-                log('  round %d: empty %.2f s, listing %.2f s, module %.2f s, role %.2f s (%.2fx), hosts %.2f s '
-                    '(%.2fx), role in one batch %.2f s (%.2fx)'
-                    % (rnd + 1, this['empty'], this['listing'], this['module'], this['role'], d['ratio']['role'][-1],
-                       this['hosts'], d['ratio']['hosts'][-1], this['one_batch'], d['ratio']['one_batch'][-1])
+                log('  round %d: empty %.2f s, listing %.2f s, module %.2f s (in batches %.2f s), role %.2f s (%.2fx), '
+                    'hosts %.2f s (%.2fx), role in one batch %.2f s (%.2fx)'
+                    % (rnd + 1, this['empty'], this['listing'], this['module'], this['module_batches'], this['role'],
+                       d['ratio']['role'][-1], this['hosts'], d['ratio']['hosts'][-1], this['one_batch'],
+                       d['ratio']['one_batch'][-1])
                     + (', before %.2f s (%.2fx)' % (this['baseline'], d['ratio']['baseline'][-1]) if baseline else ''))
         self.ctx.report['role'] = d
         self.print_tables(d)
@@ -217,14 +227,16 @@ class RoleSection:
                 ['ping playbook (one module run)', d['ping'].fmt(), ''],
                 ['ansible-inventory --list (the plugin, %d instances)' % n, d['listing'].fmt(), ''],
                 ['module fleet form, one task', d['wall']['module'].fmt(), '1.00x'],
+                ['module fleet form, %d tasks of %d (the floor of the role\'s batches)' % (batches, DEFAULT_BATCH_SIZE),
+                 d['wall']['module_batches'].fmt(), ratio(d['ratio']['module_batches'])],
                 ['role, fleet_refresh_instances (%d batches of 100)' % batches, d['wall']['role'].fmt(),
                  ratio(d['ratio']['role'])],
                 ['inventory plugin + role, fleet_refresh_hosts (%d batches)' % batches, d['wall']['hosts'].fmt(),
                  ratio(d['ratio']['hosts'])],
                 ['role, fleet_refresh_instances, one batch of %d' % n, d['wall']['one_batch'].fmt(),
                  ratio(d['ratio']['one_batch'])],
-                ['floor of %d batches: module + %d x (ping - empty)' % (batches, batches - 1), '',
-                 ratio(d['ratio']['floor'])]]
+                ['role, fleet_refresh_instances / module fleet form in %d tasks' % batches, '',
+                 ratio(d['ratio']['beyond_batches'])]]
         if d['wall']['baseline']:
             rows.append(['before: the role of %s, fleet_refresh_instances' % d['baseline'], d['wall']['baseline'].fmt(),
                          ratio(d['ratio']['baseline'])])
