@@ -154,8 +154,9 @@ class RoleSection:
                         listing=Series(),
                         wall=OrderedDict((k, Series()) for k in (
                             'module', 'module_batches', 'role', 'hosts', 'one_batch', 'baseline')),
-                        ratio=OrderedDict((k, Series()) for k in ('module_batches', 'role', 'hosts', 'hosts_budget',
-                                                                 'one_batch', 'beyond_batches', 'baseline')))
+                        ratio=OrderedDict((k, Series()) for k in (
+                            'module_batches', 'role', 'hosts', 'hosts_budget', 'one_batch', 'beyond_batches',
+                            'baseline')))
         log('role: simulator with %d instances at 0 ms' % n)
         with Simulator(simulator_config(n), workdir=self.ctx.workdir / 'sim-role', startup_timeout=120) as sim:
             source = self.ctx.workdir / 'role.apig_instances.yml'
