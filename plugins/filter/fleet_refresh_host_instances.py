@@ -8,7 +8,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: fleet_refresh_host_instances
 author: apigw.router contributors
-version_added: 0.2.0
+version_added: 0.3.0
 short_description: The instances that inventory hosts describe, for the role fleet_refresh
 description:
   - Makes the list of instances of the role C(apigw.router.fleet_refresh) from the variables of inventory hosts,

@@ -8,7 +8,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: fleet_refresh_outcome
 author: apigw.router contributors
-version_added: 0.2.0
+version_added: 0.3.0
 short_description: The summary, printed lines and reports of a run of the role fleet_refresh
 description:
   - Turns the results of every batch of the role C(apigw.router.fleet_refresh) into the fact

@@ -8,7 +8,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: fleet_refresh_problems
 author: apigw.router contributors
-version_added: 0.2.0
+version_added: 0.3.0
 short_description: What is wrong with a fleet and the settings of the role fleet_refresh
 description:
   - The checks of the role C(apigw.router.fleet_refresh) that its argument spec cannot express, over the whole
