@@ -6,7 +6,7 @@
 
 """The per-instance work of the role ``fleet_refresh``, done once in Python on the controller.
 
-The role calls these through its filters (``plugins/filter/fleet_refresh_*.py``): making the
+The role calls these through its filters (``plugins/filter/fleet_refresh.py``): making the
 list of instances from inventory hosts, checking the whole list before the first batch, and
 turning the results of every batch into the summary, the printed lines and the two reports.
 Done as Jinja loops and ``set_fact`` accumulation, each of these cost seconds per thousand

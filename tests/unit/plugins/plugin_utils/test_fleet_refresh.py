@@ -16,9 +16,8 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.apigw.router.plugins.filter.fleet_refresh_host_instances import fleet_refresh_host_instances
-from ansible_collections.apigw.router.plugins.filter.fleet_refresh_outcome import fleet_refresh_outcome
-from ansible_collections.apigw.router.plugins.filter.fleet_refresh_problems import fleet_refresh_problems
+from ansible_collections.apigw.router.plugins.filter.fleet_refresh import (
+    FilterModule, fleet_refresh_host_instances, fleet_refresh_outcome, fleet_refresh_problems)
 from ansible_collections.apigw.router.plugins.plugin_utils import _fleet_refresh as fr
 
 RULE = ('must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$ (a letter or digit, then up to 63 letters, digits, _ or -)')
@@ -182,6 +181,11 @@ def test_outcome_junit_report():
 def test_outcome_refuses_what_is_not_a_list():
     with pytest.raises(AnsibleFilterError, match='must be lists'):
         fleet_refresh_outcome('[]', FLEET, 'api', False, ['apis'], 1, 0, '', 20)
+
+
+def test_the_role_finds_each_filter_by_its_name():
+    assert sorted(FilterModule().filters()) == [
+        'fleet_refresh_host_instances', 'fleet_refresh_outcome', 'fleet_refresh_problems']
 
 
 @pytest.mark.parametrize('value, as_int, as_float', [
