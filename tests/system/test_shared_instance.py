@@ -290,6 +290,34 @@ def test_fleet_items_take_their_own_scope_and_info_check_mode_writes_no_dest(ans
     assert first.changed and not again.changed and dest.exists()
 
 
+def test_the_role_passes_scope_and_backup_through(ansible, etcd, tmp_path):
+    prefix = '/t/role'
+    # Team B's routes are on both instances first; the role then syncs team A's group only.
+    setup = sync(ansible, etcd, prefix, 'inst-r1', 'setup r1', write_source(tmp_path, 'b.json', B1))
+    assert not setup.failed
+    assert not sync(ansible, etcd, prefix, 'inst-r2', 'setup r2', write_source(tmp_path, 'b.json', B1)).failed
+    backups = tmp_path / 'role-backups'
+    play = {'name': 'role', 'hosts': 'localhost', 'gather_facts': False, 'roles': ['apigw.router.fleet_refresh'],
+            'vars': {'fleet_refresh_mode': 'etcd',
+                     # inst-r2 names the group by name, replacing the call's scope for itself
+                     'fleet_refresh_instances': [{'instance_id': 'inst-r1'},
+                                                 {'instance_id': 'inst-r2', 'scope': {'groups': ['team-a']}}],
+                     'fleet_refresh_options': {'src': write_source(tmp_path, 'a.json', A1), 'key_prefix': prefix,
+                                               'etcd_endpoints': etcd.endpoints, 'scope': {'groups': ['grp-a']},
+                                               'backup': True, 'backup_dir': str(backups)}}}
+    ansible.run([play], name='role-scope').assert_success()
+    for instance, entry in (('inst-r1', 'grp-a'), ('inst-r2', 'team-a')):
+        keys = Instance(etcd, prefix, instance)
+        assert keys.routes() == routes(prefix, instance, A1 + B1), instance  # B's routes kept: not in scope
+        keys.assert_consistent(entry)  # each instance's scope as it named it
+    # A backup before each change (the scope's routes: none yet), in the directory given.
+    saved = sorted(os.listdir(str(backups)))
+    assert [name.split('.')[0] for name in saved] == ['inst-r1', 'inst-r2'], saved
+    for name in saved:
+        backup = json.loads((backups / name).read_text(encoding='utf-8'))
+        assert (backup['total'], backup['apis']) == (0, []), backup
+
+
 SIM_PROJECT, SIM_TOKEN, SIM_INSTANCE = '5e5e0000000000000000000000000018', 'MIIshared-instance-token-18', 'inst-sim'
 
 
