@@ -91,10 +91,8 @@ options:
       - A sync plans, writes and prunes only the routes of the scope; the instance's other routes are never in its
         diff, never written and never deleted. The info module's C(count), C(routes), C(drift) and C(dest) cover the
         scope's routes only; its C(manifest) stays the instance's.
-      - A source item (O(apis) or O(src)) outside the scope is refused, naming it, and nothing is written. With ListApisV2
-        as the source, each group of the scope is listed with ListApisV2's C(group_id) filter; an entry whose listing
-        is empty (a group name, which ListApisV2 cannot filter by) is looked for in one listing of the whole instance.
-        Name groups by id for a sync that reads only its own groups.
+      - A source item (O(apis) or O(src)) outside the scope is refused, naming it, and nothing is written. ListApisV2
+        as the source lists the whole instance; its listing is filtered to the scope once complete.
       - A source API whose id etcd holds under a group outside the scope is refused, naming both groups; moving an
         API between two groups needs both in the scope.
       - The instance manifest keeps covering every route. A sync also keeps a manifest per group of the scope under

@@ -340,27 +340,12 @@ def test_listapisv2_source_is_filtered_to_the_scope(ansible, etcd, tmp_path):
         task = {'name': 'scoped', REFRESH: dict(
             mode='etcd', instance_id=SIM_INSTANCE, project_id=SIM_PROJECT, endpoint=sim.url, auth_token=SIM_TOKEN,
             etcd_endpoints=etcd.endpoints, key_prefix=prefix, scope={'groups': ['group_01']})}
-        since = len(sim.requests())
         result = ansible.run_tasks([task], name='listing-scoped').assert_success().task('scoped')
-        # A name: ListApisV2's group_id filter finds nothing for it, so the whole instance is listed.
-        by_name = [e['query'] for e in sim.requests()[since:] if e['resource'] == 'list_apis']
-
-        # The same group by id, into another prefix: only that group is listed (ListApisV2's filter).
-        group_id = set(a['group_id'] for a in listed if a['group_name'] == 'group_01').pop()
-        since = len(sim.requests())
-        task[REFRESH].update(key_prefix='/t/listing-by-id', scope={'groups': [group_id]})
-        by_id = ansible.run_tasks([task], name='listing-by-id').assert_success().task('scoped')
-        id_queries = [e['query'] for e in sim.requests()[since:] if e['resource'] == 'list_apis']
     assert result['created'] == mine and result['deleted'] == []
     held = Instance(etcd, prefix, SIM_INSTANCE).routes()
     assert held.pop(foreign_key) == foreign
     assert sorted(json.loads(v)['id'] for v in held.values()) == mine
     Instance(etcd, prefix, SIM_INSTANCE).assert_consistent('group_01')
-    assert by_name == ['group_id=group_01&limit=500&offset=0', 'limit=500&offset=0'], by_name
-    assert by_id['created'] == mine
-    assert id_queries == ['group_id=%s&limit=500&offset=0' % group_id], id_queries
-    assert Instance(etcd, '/t/listing-by-id', SIM_INSTANCE).routes() == dict(
-        (k.replace(prefix, '/t/listing-by-id', 1), v) for k, v in held.items())
 
 
 @pytest.mark.slow

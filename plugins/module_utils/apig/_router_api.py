@@ -48,7 +48,7 @@ class RouterApi(object):
                            request_id=answer.request_id, attempts=answer.attempts)
         return state
 
-    def list_apis(self, instance_id, page_size=LIST_APIS_PAGE, listings=None, pause=None, sleep=None, group_id=None):
+    def list_apis(self, instance_id, page_size=LIST_APIS_PAGE, listings=None, pause=None, sleep=None):
         """Every API of the instance, from a ListApisV2 listing shown complete.
 
         ListApisV2 pages by offset: an API created or deleted between two pages shifts the
@@ -61,8 +61,7 @@ class RouterApi(object):
         nothing shifts). Listings that fail either test are taken again (``listings`` of
         them in all, ``pause`` seconds before the next, doubled each time), then
         IncompleteListingError says what did not add up. The caller uses the APIs only once
-        they are returned whole, so an incomplete listing never prunes. ``group_id``: only
-        that API group's APIs (ListApisV2's own filter; its ``total`` counts that group's).
+        they are returned whole, so an incomplete listing never prunes.
         """
         listings = LISTINGS if listings is None else listings
         pause = LISTING_PAUSE if pause is None else pause
@@ -73,7 +72,7 @@ class RouterApi(object):
         for _pass in range(listings + 1):
             if pause_next:
                 sleep(pause * 2 ** (len(failed) - 1))
-            listing = self._listing(instance_id, page_size, group_id)
+            listing = self._listing(instance_id, page_size)
             problems = listing.problems()
             pause_next = bool(problems)
             if problems:
@@ -88,22 +87,21 @@ class RouterApi(object):
             if len(failed) >= listings:
                 break
         raise IncompleteListingError(
-            "ListApisV2 of instance %s%s did not add up in %d listing(s), so it is not used as a source and "
-            "nothing was written: %s" % (instance_id, _of_group(group_id), len(failed), "; ".join(
+            "ListApisV2 of instance %s did not add up in %d listing(s), so it is not used as a source and "
+            "nothing was written: %s" % (instance_id, len(failed), "; ".join(
                 "listing %d: %s" % (n, ", ".join(problems)) for n, (_listing, problems) in enumerate(failed, 1))),
             [listing.summary() for listing, _problems in failed])
 
-    def _listing(self, instance_id, page_size, group_id=None):
+    def _listing(self, instance_id, page_size):
         """One pass over the pages, from offset 0 until ``total`` is reached, a page is empty or
         the ``total`` changes (the listing is then known to be incomplete)."""
         path = ("v2", self.project_id, "apigw", "instances", instance_id, "apis")
         listing = Listing()
         offset = 0
         while True:
-            what = "ListApisV2 of instance %s%s at offset %d" % (instance_id, _of_group(group_id), offset)
+            what = "ListApisV2 of instance %s at offset %d" % (instance_id, offset)
             page = self.client.call("GET", path, what, self.project_id,
-                                    query=dict({"offset": offset, "limit": page_size},
-                                               **({"group_id": group_id} if group_id else {})),
+                                    query={"offset": offset, "limit": page_size},
                                     not_found=INSTANCE_NOT_FOUND).json(what)
             if not isinstance(page, dict) or not isinstance(page.get("apis"), list):
                 raise ApiError("%s: the answer has no 'apis' list" % what)
@@ -120,10 +118,6 @@ class RouterApi(object):
             offset += len(apis)
             if not apis or offset >= total or total != listing.totals[0]:
                 return listing
-
-
-def _of_group(group_id):
-    return " (API group %s)" % group_id if group_id else ""
 
 
 class Listing(object):
