@@ -348,6 +348,81 @@ def test_listapisv2_source_is_filtered_to_the_scope(ansible, etcd, tmp_path):
     Instance(etcd, prefix, SIM_INSTANCE).assert_consistent('group_01')
 
 
+def _listing_queries(sim, since):
+    return [e['query'] for e in sim.requests(since) if e['resource'] == 'list_apis']
+
+
+def test_listapisv2_lists_only_the_scopes_groups_and_never_prunes_a_live_api(ansible, etcd, tmp_path):
+    """Each group of the scope is listed with ListApisV2's group_id filter; a route the plan would
+    prune is asked for by id first, so an API that moved between groups is never pruned."""
+    prefix = '/t/regroup'
+    # Ordered so that the instance's first API outside group a is one of group b (then_regroup).
+    items = [api('b', 1), api('a', 1), api('a', 2), api('b', 2), api('c', 1)]
+    config = {'projects': [{'id': SIM_PROJECT, 'instances': [{'id': SIM_INSTANCE, 'apis': items}]}],
+              'credentials': {'tokens': [{'name': 'ci', 'token': SIM_TOKEN, 'roles': ['op_svc_apig']}]}}
+    keys = Instance(etcd, prefix, SIM_INSTANCE)
+
+    def group_in_etcd(api_id):
+        return json.loads(keys.routes()['%s/%s/apis/%s' % (prefix, SIM_INSTANCE, api_id)])['group_id']
+
+    with Simulator(config, workdir=str(tmp_path / 'sim'), etcd_endpoints=etcd.endpoints,
+                   etcd_key_prefix='/t/sim-regroup') as sim:
+        def run(name, groups):
+            task = {'name': name, 'ignore_errors': True, REFRESH: dict(
+                mode='etcd', instance_id=SIM_INSTANCE, project_id=SIM_PROJECT, endpoint=sim.url,
+                auth_token=SIM_TOKEN, etcd_endpoints=etcd.endpoints, key_prefix=prefix, scope={'groups': groups})}
+            since = sim.last_seq()
+            return ansible.run_tasks([task], name=name).task(name), _listing_queries(sim, since)
+
+        first, queries = run('first', ['grp-a', 'grp-b'])
+        assert not first.failed and first['created'] == ['api-a-001', 'api-a-002', 'api-b-001', 'api-b-002']
+        # The scope's groups by ListApisV2's filter, never the whole instance (group c is not read).
+        assert queries == ['group_id=grp-a&limit=500&offset=0', 'group_id=grp-b&limit=500&offset=0'], queries
+        keys.assert_consistent('grp-a', 'grp-b')
+        before = keys.dump()
+
+        # api-b-001 moves into group a just after group a was listed: neither listing has it.
+        sim.set_faults(SIM_INSTANCE, sequence=[{'then_regroup': 'grp-a'}])
+        missed, queries = run('missed', ['grp-a', 'grp-b'])
+        assert missed.failed and 'did not list 1 published API' in missed['msg'], missed.result
+        assert 'API api-b-001: etcd holds it in group grp-b (team/b), ListApisV2 lists it in group grp-a' \
+            in missed['msg'], missed['msg']
+        assert queries[-1] == 'id=api-b-001&limit=500&offset=0', queries
+        assert keys.dump() == before  # nothing written, the route of the live API kept
+
+        again, dummy = run('again', ['grp-a', 'grp-b'])  # the move has settled
+        assert not again.failed and again['updated'] == ['api-b-001'] and again['deleted'] == [], again.result
+        assert group_in_etcd('api-b-001') == 'grp-a'
+
+        # api-a-001 moves to group c, outside the scope: its route is group c's now, not pruned.
+        regrouped = {'api-a-001': GROUPS['c'], 'api-b-001': GROUPS['a']}
+        moved = [dict(item, group_id=regrouped[item['id']][0], group_name=regrouped[item['id']][1])
+                 if item['id'] in regrouped else item for item in items]
+        sim.set_apis(SIM_INSTANCE, moved)
+        before = keys.dump()
+        out, dummy = run('moved-out', ['grp-a', 'grp-b'])
+        assert out.failed and out['conflicts'] == ['api-a-001'], out.result
+        assert 'ListApisV2 lists it in group grp-c (team-c)' in out['msg'] and \
+            'moving an API between groups needs both groups in the scope' in out['msg'], out['msg']
+        assert keys.dump() == before
+        # By group names, the whole instance is listed once: the same refusal, from that listing.
+        by_name, queries = run('moved-out-by-name', ['team-a', 'team/b'])
+        assert by_name.failed and by_name['conflicts'] == ['api-a-001'] and keys.dump() == before
+        assert queries[-1] == 'limit=500&offset=0', queries
+        both, dummy = run('both-groups', ['grp-a', 'grp-c'])
+        assert not both.failed and both['updated'] == ['api-a-001'] and both['deleted'] == [], both.result
+        assert both['created'] == ['api-c-001']
+        assert group_in_etcd('api-a-001') == 'grp-c'
+
+        # An API really deleted is pruned once ListApisV2, asked by id, has no such API.
+        sim.set_apis(SIM_INSTANCE, [item for item in moved if item['id'] != 'api-a-002'])
+        pruned, queries = run('pruned', ['grp-a', 'grp-b'])
+        assert not pruned.failed and pruned['deleted'] == ['api-a-002'], pruned.result
+        assert 'id=api-a-002&limit=500&offset=0' in queries and 'limit=500&offset=0' not in queries, queries
+    assert sorted(k.rsplit('/', 1)[1] for k in keys.routes()) == ['api-a-001', 'api-b-001', 'api-b-002', 'api-c-001']
+    keys.assert_consistent('grp-a', 'grp-b', 'grp-c')
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('scope', [None, ['grp-a']], ids=['whole', 'scoped'])
 def test_backup_of_10000_routes_restores_byte_for_byte(ansible, etcd, tmp_path, scope):

@@ -325,4 +325,19 @@ def list_apis_faulty(apis, query, fault, instance_id="", serial=0):
     if fault.get("then_append"):
         first = serial + fault.get("then_add", 0)
         after = after + [added_api(instance_id, first + n) for n in range(fault["then_append"])]
+    if fault.get("then_regroup"):
+        after = regrouped(after, fault["then_regroup"])
     return answer, after
+
+
+def regrouped(apis, group_id):
+    """``apis`` with the first API of another group moved into group ``group_id`` (named as that
+    group's APIs are, else by its id); the others are the same objects."""
+    name = next((api.get("group_name") for api in apis if api.get("group_id") == group_id), group_id)
+    for index, api in enumerate(apis):
+        if api.get("group_id") != group_id:
+            moved = copy.deepcopy(api)
+            moved.update(group_id=group_id, group_name=name)
+            moved.pop("_group", None)
+            return apis[:index] + [moved] + apis[index + 1:]
+    return apis

@@ -33,6 +33,9 @@ and is answered with a page, not an error):
   then_add: 1            after this page, add 1 new published API(s) in front of the others
   then_append: 1         after this page, add 1 new published API(s) behind the others; with
                          then_delete, the total stays the same while the later pages shift
+  then_regroup: <id>     after this page, move the instance's first API of another group into
+                         API group <id> (it takes that group's name), as an operator moving an
+                         API between groups does
 """
 
 from __future__ import absolute_import, division, print_function
@@ -44,7 +47,7 @@ import threading
 IAM_TARGET = "@iam"
 MAX_DELAY = 600.0        # a typo must not hang a test run for hours
 MAX_COUNT = 100000
-LISTING_KEYS = ("truncate", "duplicate", "then_delete", "then_add", "then_append")
+LISTING_KEYS = ("truncate", "duplicate", "then_delete", "then_add", "then_append", "then_regroup")
 LISTING_RESOURCE = "list_apis"
 _ENTRY_KEYS = frozenset(("status", "error_code", "error_msg", "retry_after", "body",
                          "content_type", "reset", "delay", "count", "method", "resource") + LISTING_KEYS)
@@ -126,6 +129,11 @@ def _listing_keys(entry, out, where):
             if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= MAX_COUNT:
                 raise FaultError("%s: %s must be %d..%d" % (where, key, least, MAX_COUNT))
             out[key] = value
+    regroup = entry.get("then_regroup")
+    if regroup is not None:
+        if not isinstance(regroup, str) or not regroup:
+            raise FaultError("%s: then_regroup must be an API group id" % where)
+        out["then_regroup"] = regroup
     if entry.get("duplicate") is not None:
         if not isinstance(entry["duplicate"], bool):
             raise FaultError("%s: duplicate must be true or false" % where)

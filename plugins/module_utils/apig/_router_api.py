@@ -48,8 +48,11 @@ class RouterApi(object):
                            request_id=answer.request_id, attempts=answer.attempts)
         return state
 
-    def list_apis(self, instance_id, page_size=LIST_APIS_PAGE, listings=None, pause=None, sleep=None):
-        """Every API of the instance, from a ListApisV2 listing shown complete.
+    def list_apis(self, instance_id, page_size=LIST_APIS_PAGE, listings=None, pause=None, sleep=None, group_id=None,
+                  api_id=None):
+        """Every API of the instance (of its API group ``group_id``, or the one API ``api_id``:
+        ListApisV2's own filters, by which its ``total`` counts too), from a ListApisV2 listing
+        shown complete.
 
         ListApisV2 pages by offset: an API created or deleted between two pages shifts the
         others, so that one is listed twice or not at all, and a listing can also stop short
@@ -67,12 +70,13 @@ class RouterApi(object):
         pause = LISTING_PAUSE if pause is None else pause
         sleep = time.sleep if sleep is None else sleep
         failed, unconfirmed, pause_next = [], None, False
+        filters = dict(item for item in (("group_id", group_id), ("id", api_id)) if item[1] is not None)
         # At most one listing more than ``listings``: the first complete one of several pages
         # fails nothing yet, it waits for the next one to confirm it.
         for _pass in range(listings + 1):
             if pause_next:
                 sleep(pause * 2 ** (len(failed) - 1))
-            listing = self._listing(instance_id, page_size)
+            listing = self._listing(instance_id, page_size, filters)
             problems = listing.problems()
             pause_next = bool(problems)
             if problems:
@@ -87,21 +91,21 @@ class RouterApi(object):
             if len(failed) >= listings:
                 break
         raise IncompleteListingError(
-            "ListApisV2 of instance %s did not add up in %d listing(s), so it is not used as a source and "
-            "nothing was written: %s" % (instance_id, len(failed), "; ".join(
+            "ListApisV2 of instance %s%s did not add up in %d listing(s), so it is not used as a source and "
+            "nothing was written: %s" % (instance_id, _filtered_by(filters), len(failed), "; ".join(
                 "listing %d: %s" % (n, ", ".join(problems)) for n, (_listing, problems) in enumerate(failed, 1))),
             [listing.summary() for listing, _problems in failed])
 
-    def _listing(self, instance_id, page_size):
+    def _listing(self, instance_id, page_size, filters):
         """One pass over the pages, from offset 0 until ``total`` is reached, a page is empty or
         the ``total`` changes (the listing is then known to be incomplete)."""
         path = ("v2", self.project_id, "apigw", "instances", instance_id, "apis")
         listing = Listing()
         offset = 0
         while True:
-            what = "ListApisV2 of instance %s at offset %d" % (instance_id, offset)
+            what = "ListApisV2 of instance %s%s at offset %d" % (instance_id, _filtered_by(filters), offset)
             page = self.client.call("GET", path, what, self.project_id,
-                                    query={"offset": offset, "limit": page_size},
+                                    query=dict(filters, offset=offset, limit=page_size),
                                     not_found=INSTANCE_NOT_FOUND).json(what)
             if not isinstance(page, dict) or not isinstance(page.get("apis"), list):
                 raise ApiError("%s: the answer has no 'apis' list" % what)
@@ -118,6 +122,11 @@ class RouterApi(object):
             offset += len(apis)
             if not apis or offset >= total or total != listing.totals[0]:
                 return listing
+
+
+def _filtered_by(filters):
+    """How messages name a filtered listing: `` (group_id=...)``; nothing for the whole instance."""
+    return " (%s)" % ", ".join("%s=%s" % item for item in sorted(filters.items())) if filters else ""
 
 
 class Listing(object):

@@ -38,6 +38,7 @@ import json
 from collections import namedtuple
 
 from ansible_collections.apigw.router.plugins.module_utils.common._errors import (
+    ApigwRouterError,
     ConflictError,
     EtcdError,
     ValidationError,
@@ -54,6 +55,7 @@ from ansible_collections.apigw.router.plugins.module_utils.etcd._planner import 
 )
 from ansible_collections.apigw.router.plugins.module_utils.sources._routes import (
     DesiredRoutes,
+    api_id_of,
     canonical_json,
     manifest,
     manifest_key,
@@ -262,7 +264,8 @@ class Found(namedtuple('Found', ['revision', 'current', 'stored', 'plan', 'manif
     __slots__ = ()
 
 
-def _read_and_plan(client, prefix, mkey, desired, expected, prune, page_size, touch, scope=None, gprefix=None):
+def _read_and_plan(client, prefix, mkey, desired, expected, prune, page_size, touch, scope=None, gprefix=None,
+                   vouch=None):
     """Read what etcd holds under ``prefix`` and the manifest at ``mkey``, and plan turning
     them into ``desired`` ({key bytes: value}, whose manifest is ``expected``): a Found.
     ``touch``: the manifest op also rewrites the manifest whenever routes are written
@@ -271,13 +274,16 @@ def _read_and_plan(client, prefix, mkey, desired, expected, prune, page_size, to
     With a ``scope`` the plan covers only the routes it holds (split_by_scope refuses a
     source id held by another group); the manifest still covers every route, the others as
     read. ``gprefix`` (a writing sync): the per-group manifests under it are kept right too.
+    ``vouch`` (see sync()) is shown the routes the plan would delete.
     """
     revision, current = client.read_prefix(prefix, page_size)
     stored = client.get(mkey)
     inside, outside = current, None
     if scope is not None:
-        inside, outside, dummy = split_by_scope(current, desired, scope)
+        inside, outside, groups = split_by_scope(current, desired, scope)
     plan = make_plan(desired, inside, prune, prefix=prefix)
+    if vouch is not None and scope is not None and plan.deletes:
+        vouch(_deleted_apis(plan, groups))
     after = routes_after(desired, inside, plan)
     if outside:
         after = dict(after)
@@ -295,6 +301,18 @@ def _read_and_plan(client, prefix, mkey, desired, expected, prune, page_size, to
                                touch=touch and (plan.changed or bool(group_ops)))
     return Found(revision, current, stored, plan, new_manifest, manifest_op,
                  _ops_for(plan, manifest_op, current, group_ops))
+
+
+def _deleted_apis(plan, groups):
+    """{API id: (group_id, group_name) of its route in etcd} of the routes ``plan`` deletes; a stray
+    key that holds no API id is no API's route and is left out."""
+    deleted = {}
+    for key in plan.deletes:
+        try:
+            deleted[api_id_of(key)] = groups[key]
+        except ValueError:  # includes UnicodeDecodeError
+            continue
+    return deleted
 
 
 def _group_manifest_ops(client, gprefix, after, scope, instance_sha256):
@@ -356,7 +374,8 @@ def _scope_unchanged(client, prefix, mkey, gprefix, desired, scope):
 
 def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, allow_empty=False,
          max_txn_ops=ETCD_MAX_TXN_OPS, lock_timeout=30, check_mode=False, diff=False,
-         max_conflict_retries=5, lock_ttl=LOCK_TTL, page_size=READ_PAGE_SIZE, scope=None, backup=None):
+         max_conflict_retries=5, lock_ttl=LOCK_TTL, page_size=READ_PAGE_SIZE, scope=None, backup=None,
+         vouch=None):
     """Make etcd hold exactly ``desired`` ({route key: canonical bytes}, or a DesiredRoutes
     whose routes are built only when the manifest alone cannot show a no-op) for one instance.
 
@@ -374,6 +393,9 @@ def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, al
     covers every route, and per-group manifests prove the next no-op of the scope.
     ``backup`` (a callable {key bytes: value bytes} -> path): called with the routes (of the
     scope) as they are, under the lock, before the first write; its path is ``backup_file``.
+    ``vouch`` (with a scope; a callable {API id: (group_id, group_name) held in etcd} -> None): shown
+    the routes each plan would delete before anything is written; it raises to refuse them
+    (a listed source that finds such an API still alive, see sources._api_source.DeleteCheck).
     """
     prefix = routes_prefix(key_prefix, instance_id)
     mkey = manifest_key(key_prefix, instance_id)
@@ -398,7 +420,7 @@ def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, al
 
     # From here on the routes themselves (the planner refuses any key outside the prefix),
     # and their own manifest, not one a source remembered.
-    run = _Sync(client, instance_id, prefix, mkey, desired, prune, allow_empty, page_size, scope, gprefix)
+    run = _Sync(client, instance_id, prefix, mkey, desired, prune, allow_empty, page_size, scope, gprefix, vouch)
     # A first look without the lock: a sync with nothing to do (the common case) then
     # writes nothing at all, not even the lock key, and leaves the revision as it was.
     found = run.read_and_plan()
@@ -421,9 +443,9 @@ class _Sync:
     what committed transactions did; ``before`` the values they replaced."""
 
     def __init__(self, client, instance_id, prefix, mkey, desired, prune, allow_empty, page_size, scope=None,
-                 gprefix=None):
+                 gprefix=None, vouch=None):
         self.client, self.instance_id, self.prefix, self.mkey = client, instance_id, prefix, mkey
-        self.scope, self.gprefix = scope, gprefix
+        self.scope, self.gprefix, self.vouch = scope, gprefix, vouch
         self.backup_file = None
         self.expected = desired.computed_manifest()
         self.desired = as_bytes_keys(desired.routes())  # keys as etcd has them: bytes
@@ -435,7 +457,7 @@ class _Sync:
 
     def read_and_plan(self):
         found = _read_and_plan(self.client, self.prefix, self.mkey, self.desired, self.expected, self.prune,
-                               self.page_size, touch=True, scope=self.scope, gprefix=self.gprefix)
+                               self.page_size, touch=True, scope=self.scope, gprefix=self.gprefix, vouch=self.vouch)
         deletes = found.plan.deletes
         if not self.desired and deletes and not self.allow_empty:
             raise ValidationError(
@@ -471,7 +493,7 @@ class _Sync:
                             '(max_conflict_retries). Last conflicting keys: %s'
                             % (self.instance_id, max_conflict_retries, ', '.join(exc.keys[:10])), exc.keys)
                 self.read_and_plan()
-        except (EtcdError, ValidationError) as exc:
+        except ApigwRouterError as exc:  # an etcd error, or a re-plan refused (see vouch): what was applied
             if self.backup_file is not None:
                 exc.details['backup_file'] = self.backup_file
             if self.progress.revision is not None:

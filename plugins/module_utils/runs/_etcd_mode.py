@@ -44,12 +44,15 @@ def run_etcd_sync(params, check_mode, diff, warn):  # pylint: disable=unused-arg
     clients = EtcdClients(params, targets, fleet)
 
     def work(target):
-        return sync(target["etcd_client"], target["instance_id"], source.routes(target),
+        desired = source.routes(target)
+        return sync(target["etcd_client"], target["instance_id"], desired,
                     key_prefix=target["key_prefix"], prune=params["prune"], allow_empty=params["allow_empty"],
                     max_txn_ops=params["max_txn_ops"], lock_timeout=params["lock_timeout"],
                     check_mode=check_mode, diff=diff, scope=target["scope"],
                     backup=Backup(params.get("backup_dir"), target["instance_id"], target["scope"])
-                    if params.get("backup") else None)
+                    if params.get("backup") else None,
+                    # A listing of a scope vouches for the routes a plan would delete (a fixed source does not).
+                    vouch=getattr(desired, "vouch", None))
 
     try:
         results = run_all(targets, work, params["concurrency"])

@@ -113,6 +113,17 @@ def test_then_add_puts_new_published_apis_in_front(sim):
     assert listing(sim)[0] == (12, IDS[0:5])
 
 
+def test_then_regroup_moves_the_first_api_of_another_group(sim):
+    sim.set_faults("inst-list", [{"then_regroup": "grp-new"}])
+    assert page(sim, 0) == (12, IDS[0:5])  # cut before the move
+    moved = requests.get("%s/v2/%s/apigw/instances/inst-list/apis" % (sim.url, PROJECT),
+                         params={"group_id": "grp-new"}, headers={"X-Auth-Token": TOKEN}, timeout=10,
+                         proxies={"http": None, "https": None}).json()
+    assert moved["total"] == 1 and moved["apis"][0]["id"] == IDS[0]
+    assert moved["apis"][0]["group_name"] == "grp-new"  # a new group: named by its id
+    assert listing(sim) == [(12, IDS[0:5]), (12, IDS[5:10]), (12, IDS[10:12])]  # same order, same total
+
+
 def test_count_covers_consecutive_listing_requests(sim):
     sim.set_faults("inst-list", [{"truncate": 7, "count": 3}])
     assert listing(sim) == [(12, IDS[0:5]), (12, IDS[5:7]), (12, [])]
@@ -138,6 +149,8 @@ def test_listing_faults_leave_other_requests_alone(sim):
     ({"then_add": True}, "then_add must be 1..100000"),
     ({"then_append": 0}, "then_append must be 1..100000"),
     ({"duplicate": "yes"}, "duplicate must be true or false"),
+    ({"then_regroup": 1}, "then_regroup must be an API group id"),
+    ({"then_regroup": ""}, "then_regroup must be an API group id"),
     ({"duplicate": False}, "give at least one of"),
 ])
 def test_bad_listing_faults_are_refused(entry, message):

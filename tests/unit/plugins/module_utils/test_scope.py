@@ -206,3 +206,24 @@ def test_a_scoped_sync_without_prune_keeps_its_stale_routes_and_check_mode_write
     routes = dict((k, v[0]) for k, v in etcd.kv.items() if k.startswith(P.encode()))
     assert sorted(routes) == sorted((P + i).encode() for i in ("a1", "a2", "a3", "b1"))
     assert json.loads(etcd.kv[b"/r/i1/manifest"][0]) == {"schema": 1, "count": 4, "sha256": sha(routes.items())}
+
+
+def test_vouch_is_shown_each_planned_prune_with_its_group_and_refuses_before_any_write():
+    etcd = FakeEtcd(None)
+    sync(etcd, "i1", desired(*(A + B)), key_prefix="/r")
+    etcd.kv[(P + "not an id").encode()] = (b"{}", etcd.revision)  # a stray key: no API's route
+    before, shown = dict(etcd.kv), []
+
+    def refuse(deletes):
+        shown.append(deletes)
+        raise ValidationError("alive elsewhere")
+
+    scope = check_scope({"groups": ["ga", "gb"]})
+    with pytest.raises(ValidationError, match="alive elsewhere"):
+        sync(etcd, "i1", desired(A[0]), key_prefix="/r", scope=scope, vouch=refuse)
+    assert etcd.kv == before
+    assert shown == [{"a2": ("ga", "team-a"), "b1": ("gb", "team/b")}]
+    # Shown nothing when nothing is pruned, nor without a scope (a whole listing is the truth).
+    sync(etcd, "i1", desired(*(A + B)), key_prefix="/r", scope=scope, vouch=refuse, prune=False)
+    result = sync(etcd, "i1", desired(*A), key_prefix="/r", vouch=refuse)
+    assert result["deleted"] == ["/r/i1/apis/not an id", "b1"] and len(shown) == 1
