@@ -91,10 +91,16 @@ options:
       - A sync plans, writes and prunes only the routes of the scope; the instance's other routes are never in its
         diff, never written and never deleted. The info module's C(count), C(routes), C(drift) and C(dest) cover the
         scope's routes only; its C(manifest) stays the instance's.
-      - A source item (O(apis) or O(src)) outside the scope is refused, naming it, and nothing is written. ListApisV2
-        as the source lists the whole instance; its listing is filtered to the scope once complete.
+      - A source item (O(apis) or O(src)) outside the scope is refused, naming it, and nothing is written. With
+        ListApisV2 as the source, each group of the scope is listed with ListApisV2's C(group_id) filter; when an
+        entry lists nothing by id (a group name, which ListApisV2 cannot filter by, or a group without APIs), the
+        whole instance is listed once and filtered to the scope.
       - A source API whose id etcd holds under a group outside the scope is refused, naming both groups; moving an
         API between two groups needs both in the scope.
+      - With ListApisV2 as the source, a route is pruned only once ListApisV2, asked for its API by id, has no
+        published API of that id. One still published outside the scope (moved out of it) is refused, naming both
+        groups; one still published in the scope (missed while the groups were listed one after another) fails
+        the sync. Nothing is written in either case.
       - The instance manifest keeps covering every route. A sync also keeps a manifest per group of the scope under
         C(<key_prefix>/<instance_id>/groups/), so that a scoped sync with nothing to do proves it in a few small
         reads, without reading the routes.

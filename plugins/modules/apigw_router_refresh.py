@@ -100,14 +100,16 @@ options:
         RV(backup_file). The file is a ListApisV2 page that O(src) accepts; a sync from it restores etcd byte for
         byte.
       - Taken under the instance's lock, right before the first write; a sync with nothing to write writes no backup.
-        In check mode no file is written; the message says where one would be.
+        A sync that plans again after a conflicting write writes the same file again, so that it keeps the values
+        this sync replaced. In check mode no file is written; the message says where one would be.
     type: bool
     default: false
     version_added: 0.3.0
   backup_dir:
     description:
       - The directory of the files O(backup) writes, created (mode 0700) when missing. Each file is named
-        C(<instance_id>.<all or groups-DIGEST>.<UTC time>.json) and readable by its owner only.
+        C(<instance_id>.<all or groups-DIGEST>.<UTC time>.json) (C(-1), C(-2) added to a name already taken) and
+        readable by its owner only.
       - When not set, C(~/.ansible/apigw_router_backups) of the user that runs the module.
     type: path
     version_added: 0.3.0
@@ -372,10 +374,30 @@ backup_file:
   type: str
   sample: /home/deploy/.ansible/apigw_router_backups/1d2a5f7b0c9e4e0f8a3b6c2d9e8f7a6b.all.20261203T141502.123456Z.json
 conflicts:
-  description: IDs of the source's APIs that etcd holds under a group outside O(scope) (at most 20). Nothing was written.
-  returned: failure, O(mode=etcd) with O(scope), when the source claims another group's API
+  description:
+    - IDs of the source's APIs that etcd holds under a group outside O(scope), or of routes of the scope whose APIs
+      ListApisV2 lists in a group outside it (moved out of the scope; at most 20). Nothing was written.
+  returned: failure, O(mode=etcd) with O(scope), when the source claims another group's API or an API moved out of
+    the scope
   type: list
   elements: str
+missed:
+  description:
+    - IDs of published APIs of O(scope) that ListApisV2, listing the scope's groups one after another, did not list
+      (they moved between two of its groups meanwhile), found when the sync asked for the APIs it was about to prune
+      (at most 100). Nothing was written; the next run lists them where they now are.
+  returned: failure, O(mode=etcd) with O(scope) and ListApisV2 as the source
+  type: list
+  elements: str
+  version_added: 0.3.0
+listed_twice:
+  description:
+    - IDs that ListApisV2 listed in two groups of O(scope) in every round of listings taken (APIs kept moving
+      between them while they were listed; at most 100). Nothing was written.
+  returned: failure, O(mode=etcd) with O(scope) and ListApisV2 as the source
+  type: list
+  elements: str
+  version_added: 0.3.0
 outside_scope:
   description: IDs of the source's APIs whose group is not in O(scope) (at most 20). Nothing was written.
   returned: failure, O(mode=etcd) with O(scope), when the source holds APIs outside it

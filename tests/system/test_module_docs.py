@@ -206,12 +206,22 @@ def test_the_comparison_catches_each_kind_of_gap():
 
 PROJECT = '0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e'
 TOKEN = 'MIItest-docs-token-0d0c5'
+
+
+def _published(api_id, group_id):
+    return {'id': api_id, 'group_id': group_id, 'group_name': 'name-' + group_id, 'req_uri': '/' + api_id,
+            'envs': [{'id': 'DEFAULT_ENVIRONMENT_RELEASE_ID', 'name': 'RELEASE'}]}
+
+
 SIM_CONFIG = {
     'settings': {'refresh': {'working_polls': 1, 'working_seconds': 0}},
     'projects': [{'id': PROJECT, 'name': 'cn-test-1', 'instances': [
         {'id': 'inst-a', 'generate': {'count': 3, 'seed': 1}},
         {'id': 'inst-b', 'generate': {'count': 3, 'seed': 2}},
         {'id': 'inst-cut', 'generate': {'count': 3, 'seed': 3}},
+        # Ordered so that then_regroup moves the first of each (see REGROUPED and MOVING).
+        {'id': 'inst-regroup', 'apis': [_published('rb1', 'gb'), _published('ra1', 'ga'), _published('rb2', 'gb')]},
+        {'id': 'inst-moving', 'apis': [_published('m1', 'ga'), _published('m2', 'gb')]},
     ]}],
     'credentials': {'tokens': [{'name': 'ci-token', 'token': TOKEN, 'roles': ['op_svc_apig']}],
                     'users': [{'name': 'docs-user', 'password': 'Docs-Passw0rd!', 'domain': 'docs-domain',
@@ -237,6 +247,11 @@ LOCKED = 'inst-locked'
 CONFLICTED, CONFLICT_ROUTES, CONTESTED = 'inst-conflict', 12, 4
 # Every ListApisV2 listing of this instance ends short of its total: never used as a source.
 TRUNCATED = 'inst-cut'
+# rb1 moves from group gb into ga just after ga was listed: the scoped sync plans to prune its
+# route, asks ListApisV2 for it by id and finds it in the scope (missed).
+REGROUPED = 'inst-regroup'
+# m1 moves into gb after each listing of ga and back before the next one: listed twice every round.
+MOVING = 'inst-moving'
 
 
 CONFLICT_APIS = [dict(GOOD_API, id='c%04d' % i, req_uri='/c/%d' % i) for i in range(CONFLICT_ROUTES)]
@@ -275,6 +290,10 @@ def representative_tasks(sim, etcd, contesting_proxy, files):
                        **dict(store, etcd_endpoints=[contesting_proxy.endpoint]))),
         (refresh, dict(mode='etcd', instance_id=TRUNCATED, **dict(api, **store))),
         (info, dict(instance_id=TRUNCATED, compare=True, **dict(api, **store))),
+        (refresh, dict(mode='etcd', instance_id=REGROUPED,
+                       apis=[dict(GOOD_API, id='rb1', group_id='gb', group_name='name-gb')], **store)),
+        (refresh, dict(mode='etcd', instance_id=REGROUPED, scope={'groups': ['ga', 'gb']}, **dict(api, **store))),
+        (refresh, dict(mode='etcd', instance_id=MOVING, scope={'groups': ['ga', 'gb']}, **dict(api, **store))),
         # A shared instance: a scoped sync with a backup, an export, and the scope's refusals.
         (refresh, dict(mode='etcd', instance_id=SHARED, apis=[G1_API, G2_API], **store)),
         (refresh, dict(mode='etcd', instance_id=SHARED, apis=[dict(G1_API, req_uri='/moved')], scope={'groups': ['g1']},
@@ -297,6 +316,8 @@ def test_every_returned_key_is_documented(ansible, docs, tmp_path):
     with etcd_single(tmp_path / 'etcd') as etcd, Simulator(SIM_CONFIG, workdir=tmp_path / 'sim') as sim:
         etcd.put('/t/docs/%s/lock' % LOCKED, 'another-sync-0001')
         sim.set_faults(TRUNCATED, always={'truncate': 1})
+        sim.set_faults(REGROUPED, sequence=[{'then_regroup': 'ga'}])
+        sim.set_faults(MOVING, sequence=[{'then_regroup': 'gb'}, {'then_regroup': 'ga'}] * 3)
         contested = ['/t/docs/%s/apis/c%04d' % (CONFLICTED, i)
                      for i in range(CONFLICT_ROUTES - CONTESTED, CONFLICT_ROUTES)]
         with ContestingProxy(etcd.endpoints[0], contested) as proxy:

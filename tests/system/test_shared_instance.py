@@ -385,6 +385,7 @@ def test_listapisv2_lists_only_the_scopes_groups_and_never_prunes_a_live_api(ans
         sim.set_faults(SIM_INSTANCE, sequence=[{'then_regroup': 'grp-a'}])
         missed, queries = run('missed', ['grp-a', 'grp-b'])
         assert missed.failed and 'did not list 1 published API' in missed['msg'], missed.result
+        assert missed['missed'] == ['api-b-001']
         assert 'API api-b-001: etcd holds it in group grp-b (team/b), ListApisV2 lists it in group grp-a' \
             in missed['msg'], missed['msg']
         assert queries[-1] == 'id=api-b-001&limit=500&offset=0', queries

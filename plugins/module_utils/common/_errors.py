@@ -79,10 +79,14 @@ class IncompleteListingError(ApigwRouterError):
 
     ``listings`` (a result key) describes each listing taken: the ``total`` of each page,
     how many ids were collected, how many of them were unique, and the duplicated ids.
+    A scope's listings that disagree with each other report their ids instead (``details``:
+    ``missed``, ``listed_twice``).
     """
 
-    def __init__(self, msg, listings):
-        super(IncompleteListingError, self).__init__(msg, listings=listings)
+    def __init__(self, msg, listings=None, **details):
+        if listings is not None:
+            details["listings"] = listings
+        super(IncompleteListingError, self).__init__(msg, **details)
         self.listings = listings
 
 

@@ -391,8 +391,9 @@ def sync(client, instance_id, desired, key_prefix='/apig/router', prune=True, al
     ``scope`` (a sources._scope.Scope): only the routes of its groups are planned, written and
     pruned (the caller has checked that ``desired`` is all in it); the instance manifest still
     covers every route, and per-group manifests prove the next no-op of the scope.
-    ``backup`` (a callable {key bytes: value bytes} -> path): called with the routes (of the
-    scope) as they are, under the lock, before the first write; its path is ``backup_file``.
+    ``backup`` (a callable {key bytes: value bytes} -> path, and with ``path=`` to write that file
+    again): called with the routes (of the scope) as they are, under the lock, before the first
+    write that changes routes, and again after a re-plan; its path is ``backup_file``.
     ``vouch`` (with a scope; a callable {API id: (group_id, group_name) held in etcd} -> None): shown
     the routes each plan would delete before anything is written; it raises to refuse them
     (a listed source that finds such an API still alive, see sources._api_source.DeleteCheck).
@@ -454,6 +455,8 @@ class _Sync:
         self.found = None
         self.progress = _Progress(prefix.encode('utf-8'))
         self.before = {}  # key -> (value, mod_revision) as read before the write that committed
+        self.created_keys = set()  # route keys this sync created (no value before it)
+        self.backed_up = None  # the routes in backup_file
 
     def read_and_plan(self):
         found = _read_and_plan(self.client, self.prefix, self.mkey, self.desired, self.expected, self.prune,
@@ -472,17 +475,16 @@ class _Sync:
     def write(self, lock, max_txn_ops, max_conflict_retries, backup=None):
         """Carry out the plan in guarded transactions under ``lock``; read and plan again on a
         conflict, at most ``max_conflict_retries`` times. An error carries what was applied.
-        ``backup``: see sync(); it is taken before the first write, of what was read under the lock."""
+        ``backup``: see sync() and _back_up()."""
         try:
             # The first look may predate another sync. Read every value again only when
             # something under the prefix or the manifest changed since (three small reads).
             if not _unchanged_since(self.client, self.prefix, self.mkey, self.found):
                 self.read_and_plan()
-            # Only when routes change: rewriting the per-group manifests alone changes no route.
-            if backup is not None and self.found.plan.changed:
-                self.backup_file = backup(self.routes_in_scope(self.found.current))
             retries = 0
             while True:
+                if backup is not None:
+                    self._back_up(backup)
                 try:
                     return self._commit(lock, max_txn_ops)
                 except ConflictError as exc:
@@ -502,6 +504,24 @@ class _Sync:
                                            _decode_manifest(self.found.stored))
             raise
 
+    def _back_up(self, backup):
+        """Writes the routes as they were before this sync, before a plan that changes routes is
+        carried out (rewriting the per-group manifests alone changes no route). After a conflict,
+        the re-read routes hold what this sync committed and what another writer changed: the
+        backup is written again, with the values this sync replaced put back and the routes it
+        created left out, so that it still restores the instance to just before this sync."""
+        if self.backup_file is None and not self.found.plan.changed:
+            return
+        routes = self.routes_in_scope(self.found.current)
+        for key in self.created_keys:
+            routes.pop(key, None)
+        routes.update((key, held[0]) for key, held in self.before.items())
+        if self.backup_file is None:
+            self.backup_file = backup(routes)
+        elif routes != self.backed_up:
+            backup(routes, path=self.backup_file)
+        self.backed_up = routes
+
     def _commit(self, lock, max_txn_ops):
         current = self.found.current
         for batch in batches(self.found.ops, max_txn_ops):
@@ -510,8 +530,12 @@ class _Sync:
             # Conditional on the lock too: a sync paused past its lease writes nothing more.
             committed = self.client.txn(batch, lock=lock)
             for op in batch:
+                if op[1] in self.created_keys:  # created by an earlier plan: it had no value before
+                    continue
                 if op[1] in current:
                     self.before.setdefault(op[1], current[op[1]])
+                elif op[1].startswith(self.progress.prefix) and op[1] not in self.before:
+                    self.created_keys.add(op[1])
             self.progress.record(batch, committed, self.bmkey)
 
     def routes_in_scope(self, current):

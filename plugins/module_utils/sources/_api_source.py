@@ -109,7 +109,7 @@ def _scope_apis(api, instance_id, scope):
         "(APIs moved between groups meanwhile), so it is not used as a source and nothing was written: %s"
         % (instance_id, len(rounds), "; ".join("round %d: %s" % (n, ", ".join(twice[:MAX_NAMED]))
                                                for n, twice in enumerate(rounds, 1))),
-        [{"moved": twice[:100]} for twice in rounds])
+        listed_twice=sorted(set(entry.split(" ", 1)[0] for twice in rounds for entry in twice))[:100])
 
 
 class DeleteCheck(object):
@@ -145,7 +145,7 @@ class DeleteCheck(object):
                 "ListApisV2 of instance %s did not list %d published API(s) of the scope (groups: %s) that it has, "
                 "so the listing is not used and nothing was written (APIs moved between groups while they were "
                 "listed?): %s" % (self.instance_id, len(missed), ", ".join(self.scope.groups), _shown(missed)),
-                [{"missed": [api_id for api_id, dummy, dummy2 in missed[:100]]}])
+                missed=[api_id for api_id, dummy, dummy2 in missed[:100]])
         if moved_out:
             raise ValidationError(
                 "instance %s: %d route(s) of the scope (groups: %s) belong to API(s) that ListApisV2 lists in a group "

@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import errno
 import hashlib
 import json
 import os
@@ -31,6 +32,7 @@ _SAME_NAME = ("id", "name", "group_id", "group_name", "req_protocol", "req_metho
 # Written with the routes, ignored by ``src``: where they came from.
 EXPORT_KEY = "apigw_router_export"
 DEFAULT_BACKUP_DIR = "~/.ansible/apigw_router_backups"
+MAX_SAME_STEM = 100  # backups of one instance and scope within one microsecond
 
 
 def api_resource(record):
@@ -119,16 +121,37 @@ class Backup(object):
         self.where = os.path.expanduser(directory or DEFAULT_BACKUP_DIR)
         self.instance_id, self.scope = instance_id, scope
 
-    def __call__(self, routes):
+    def __call__(self, routes, path=None):
+        """Writes ``routes`` to a new file, or again to ``path`` (the sync re-planned after a conflict)."""
         data = source_document(routes, _about(self.instance_id, self.scope))
+        again = path is not None
         try:
+            if again:
+                return write_atomically(path, data)
             os.makedirs(self.where, mode=0o700, exist_ok=True)
             stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
-            path = os.path.join(self.where, "%s.%s.%s.json" % (self.instance_id, scope_tag(self.scope), stamp))
-            return write_atomically(path, data)
+            path = self._new_file("%s.%s.%s" % (self.instance_id, scope_tag(self.scope), stamp))
+            try:
+                return write_atomically(path, data)
+            except BaseException:
+                os.unlink(path)
+                raise
         except OSError as exc:
-            raise ValidationError("backup_dir %s: the backup cannot be written (%s): nothing was synced"
-                                  % (self.where, exc.strerror or exc))
+            raise ValidationError("backup_dir %s: the backup cannot be written (%s): %s"
+                                  % (self.where, exc.strerror or exc,
+                                     "the sync stopped" if again else "nothing was synced"))
+
+    def _new_file(self, stem):
+        """A file name of its own (created empty, exclusively): two syncs of one instance id in the
+        same microsecond (two key prefixes or clusters, one backup_dir) never overwrite each other."""
+        for number in range(MAX_SAME_STEM):
+            path = os.path.join(self.where, "%s%s.json" % (stem, "-%d" % number if number else ""))
+            try:
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+                return path
+            except FileExistsError:
+                continue
+        raise OSError(errno.EEXIST, "%d backups named %s.json already" % (MAX_SAME_STEM, stem))
 
 
 class Export(object):

@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import os
 import json
 
 import pytest
@@ -227,3 +228,59 @@ def test_vouch_is_shown_each_planned_prune_with_its_group_and_refuses_before_any
     sync(etcd, "i1", desired(*(A + B)), key_prefix="/r", scope=scope, vouch=refuse, prune=False)
     result = sync(etcd, "i1", desired(*A), key_prefix="/r", vouch=refuse)
     assert result["deleted"] == ["/r/i1/apis/not an id", "b1"] and len(shown) == 1
+
+
+class InterferingEtcd(FakeEtcd):
+    """FakeEtcd where another writer changes the route that the second transaction updates, just
+    before it: that transaction conflicts and the sync re-plans."""
+
+    def __init__(self):
+        FakeEtcd.__init__(self, None)
+        self.interfere_at, self.calls, self.changed_key = None, 0, None
+
+    def txn(self, ops, lock=None):
+        self.calls += 1
+        if self.calls == self.interfere_at and ops[0][0] == 'update':
+            self.changed_key = ops[0][1].encode() if isinstance(ops[0][1], str) else ops[0][1]
+            self.revision += 1
+            self.kv[self.changed_key] = (b'{"by":"another writer"}', self.revision)
+        return FakeEtcd.txn(self, ops, lock)
+
+
+def test_a_backup_is_written_again_after_a_re_plan_with_what_this_sync_replaced():
+    etcd = InterferingEtcd()
+    old = [item("a1", "ga", "team-a"), item("a2", "ga", "team-a"), item("a3", "ga", "team-a")]
+    sync(etcd, "i1", desired(*old), key_prefix="/r")
+    original = dict((k, v[0]) for k, v in etcd.kv.items() if k.startswith(P.encode()))
+    new = [item(i, "ga", "team-a", "/new") for i in ("a1", "a2", "a3")] + [item("a4", "ga", "team-a")]
+    written = []
+
+    def backup(routes, path=None):
+        written.append((path, dict(routes)))
+        return path or "/backups/one.json"
+
+    etcd.interfere_at = etcd.calls + 2  # this sync's second transaction
+    result = sync(etcd, "i1", desired(*new), key_prefix="/r", max_txn_ops=1, backup=backup)
+    assert result["backup_file"] == "/backups/one.json" and etcd.changed_key is not None
+    assert written[0] == (None, original)
+    # Written again to the same file: the other writer's value is what this sync replaced there,
+    # and a4, which this sync created before the conflict (if it did), is not in it.
+    assert len(written) == 2 and written[1][0] == "/backups/one.json"
+    expected = dict(original)
+    expected[etcd.changed_key] = b'{"by":"another writer"}'
+    assert written[1][1] == expected
+    assert sorted(result["updated"]) == ["a1", "a2", "a3"] and result["created"] == ["a4"]
+
+
+def test_backup_files_never_overwrite_each_other(tmp_path):
+    from ansible_collections.apigw.router.plugins.module_utils.sources._export import Backup
+    routes = desired(*A)
+    same = [Backup(str(tmp_path), "i1", None) for dummy in range(3)]
+    paths = set()
+    for backup in same:
+        paths.add(backup(dict((k.encode(), v) for k, v in routes.items())))
+    # Names are unique even when the clock gives the same microsecond.
+    assert len(paths) == 3 and all(os.path.getsize(p) > 0 for p in paths)
+    stem = os.path.join(str(tmp_path), "i1.all.x")
+    for n in range(3):
+        assert same[0]._new_file("i1.all.x") == stem + ("-%d" % n if n else "") + ".json"
