@@ -16,7 +16,13 @@ to count its etcd requests and the route values they return. Figures (best of ``
 - a sync that changes one group's routes with and without ``backup``, and the whole
   instance's backup (one route changed, every route saved);
 - ``dest``: the export of the whole instance and of one group, and the peak of Python
-  allocations (tracemalloc, in one more run) while the routes are read and the file made.
+  allocations (tracemalloc, in one more run) while the routes are read and the file made;
+  the same peak for a sync of the whole instance with ``backup``;
+- ListApisV2 as the source (the simulator on a loopback port, the instance generated with as
+  many routes and groups): the listing of the whole instance, of a scope of one group named
+  by id (ListApisV2's ``group_id`` filter) and by name (a listing of the whole instance), with
+  the ListApisV2 requests each took (a listing of several pages is taken twice, see
+  RouterApi.list_apis).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -182,9 +188,64 @@ def main(argv=None):
                 tracemalloc.stop()
                 row('export (dest), %s: %.0f MiB peak, %.1f MiB file' % (
                     label, peak / 1024.0 ** 2, os.path.getsize(dest) / 1024.0 ** 2), seconds, client)
+            # The whole instance's backup once more, apart, for its peak of Python allocations.
+            engine.sync(client, INSTANCE, whole, key_prefix=PREFIX)
+            tracemalloc.start()
+            engine.sync(client, INSTANCE, one_changed, key_prefix=PREFIX,
+                        backup=exports.Backup(os.path.join(tmp, 'backups'), INSTANCE, None))
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            print('  peak of Python allocations of that sync with backup (%d routes saved): %.0f MiB'
+                  % (len(whole), peak / 1024.0 ** 2))
         finally:
             client.close()
+    rows.extend(listing_rows(args, tmp))
     return rows
+
+
+def listing_rows(args, tmp):
+    """ListApisV2 as the source of a scoped sync: what the listing costs, by id and by name."""
+    from apigw_support.simulator import Simulator
+    from common import import_module_utils
+    api_source = import_module_utils('sources._api_source')
+    management = import_module_utils('runs._management_api')
+    check_scope = import_module_utils('sources._scope').check_scope
+    project, token, instance = 'b0' * 16, 'MIIbench-scope-listing', 'inst-listing'
+    config = {'projects': [{'id': project, 'instances': [
+        {'id': instance, 'generate': {'count': args.routes, 'groups': args.groups, 'seed': 7,
+                                      'published_ratio': 1.0}}]}],
+        'credentials': {'tokens': [{'name': 'bench', 'token': token, 'roles': ['op_svc_apig']}]}}
+    params = dict(auth_token=token, validate_certs=True, ca_path=None, timeout=60, retries=0, retry_delay=1)
+    rows = []
+    print('\nListApisV2 as the source, %d APIs in %d groups (the simulator, best of %d)'
+          % (args.routes, args.groups, args.rounds))
+    print('%-52s %9s %9s' % ('listing', 'seconds', 'requests'))
+    with Simulator(config, workdir=os.path.join(tmp, 'sim')) as sim:
+        group = one_group(sim, project, token, instance)
+        for label, scope in (('whole instance', None), ('scope of 1 group, by id', {'groups': [group[0]]}),
+                             ('scope of 1 group, by name', {'groups': [group[1]]})):
+            target = {'instance_id': instance, 'project_id': project, 'base_url': sim.url,
+                      'routes_prefix': '%s/%s/apis/' % (PREFIX, instance), 'scope': check_scope(scope)}
+
+            def listed(target=target):
+                source = api_source.ManagementApiSource(management.management_api(params, 4))
+                since = sim.last_seq()
+                found = source.routes(target)
+                answers = [e for e in sim.requests(since) if e['resource'] == 'list_apis']
+                return found, answers
+            seconds, (found, answers) = best(args.rounds, listed)
+            rows.append(('ListApisV2, %s (%d routes)' % (label, len(found)), seconds, len(answers), None))
+            print('%-52s %9.3f %9d' % rows[-1][:3])
+            sys.stdout.flush()
+    return rows
+
+
+def one_group(sim, project, token, instance):
+    """(id, name) of one group of the generated instance, read with plain HTTP."""
+    import requests
+    page = requests.get('%s/v2/%s/apigw/instances/%s/apis?limit=1&offset=3' % (sim.url, project, instance),
+                        headers={'X-Auth-Token': token}, timeout=60, proxies={'http': None, 'https': None}).json()
+    return page['apis'][0]['group_id'], page['apis'][0]['group_name']
 
 
 SECTION = 'scope'
