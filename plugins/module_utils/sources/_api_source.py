@@ -57,7 +57,7 @@ class ManagementApiSource(object):
             # one listing of the whole instance, which also says where every other API is.
             records = build_records(api.list_apis(instance_id))
             routes = ListedRoutes(in_scope(keyed(target["routes_prefix"], records), scope))
-            routes.vouch = DeleteCheck(api, instance_id, scope, located=_groups_of(records))
+            routes.vouch = DeleteCheck(api, instance_id, scope, listed=records)
         else:
             routes = ListedRoutes(in_scope(keyed(target["routes_prefix"], build_records(apis)), scope))
             routes.vouch = DeleteCheck(api, instance_id, scope)
@@ -122,15 +122,16 @@ class DeleteCheck(object):
     - in a group outside the scope: the API moved out of the scope, and its route is now that
       group's; ValidationError naming both groups (moving an API needs both in the scope).
 
-    ``located`` ({API id: group} of every published API, from a whole listing) answers at once;
+    ``listed`` ({API id: record} of every published API, from a whole listing) answers at once;
     without it each id is asked for with ListApisV2's ``id`` filter, or more than
     MAX_ASKED_BY_ID of them in one listing of the whole instance. Answers are kept for the
     sync's next plans."""
 
-    def __init__(self, api, instance_id, scope, located=None):
+    def __init__(self, api, instance_id, scope, listed=None):
         self.api, self.instance_id, self.scope = api, instance_id, scope
-        self.located = located  # None: not listed whole
-        self.asked = {}         # API id -> its group, or None when ListApisV2 has no published API of that id
+        self.listed = listed
+        self.located = None  # {API id: group} of a whole listing, made when first needed
+        self.asked = {}      # API id -> its group, or None when ListApisV2 has no published API of that id
 
     def __call__(self, deletes):
         where = self._locate(sorted(deletes))
@@ -158,8 +159,9 @@ class DeleteCheck(object):
         if self.located is not None:
             return self.located
         unknown = [api_id for api_id in ids if api_id not in self.asked]
-        if len(unknown) > MAX_ASKED_BY_ID:
-            self.located = _groups_of(build_records(self.api.list_apis(self.instance_id)))
+        if self.listed is not None or len(unknown) > MAX_ASKED_BY_ID:
+            listed = self.listed if self.listed is not None else build_records(self.api.list_apis(self.instance_id))
+            self.located = _groups_of(listed)
             return self.located
         for api_id in unknown:
             records = build_records(self.api.list_apis(self.instance_id, api_id=api_id))

@@ -159,7 +159,8 @@ def test_delete_check_of_many_ids_lists_the_whole_instance_once():
 
 def test_delete_check_with_a_whole_listing_at_hand_asks_nothing():
     fake = FakeRouterApi(APIS)
-    check = DeleteCheck(fake, "i1", Scope(["team_a"]), located={ident(4): (GC, "team_c")})
+    listed = _api_source.build_records([api(ident(4), GC), api(ident(9), GA, published=False)])
+    check = DeleteCheck(fake, "i1", Scope(["team_a"]), listed=listed)
     check({ident(8): (GA, "team_a")})
     with pytest.raises(ValidationError, match="1 route.s. of the scope .groups: team_a. belong"):
         check({ident(4): (GA, "team_a")})
