@@ -498,6 +498,13 @@ class _Sync:
         except ApigwRouterError as exc:  # an etcd error, or a re-plan refused (see vouch): what was applied
             if self.backup_file is not None:
                 exc.details['backup_file'] = self.backup_file
+            if self.progress.revision is not None and not isinstance(exc, EtcdError):
+                # A refusal says what it kept from being written; an earlier plan's writes stand.
+                exc.msg = exc.msg.replace('Nothing was written', 'This plan was not carried out').replace(
+                    'nothing was written', 'this plan was not carried out')
+                exc.msg += ('. An earlier plan of this sync had already been applied (created %d, updated %d, '
+                            'deleted %d route(s); see created, updated and deleted)'
+                            % (len(self.progress.created), len(self.progress.updated), len(self.progress.deleted)))
             if self.progress.revision is not None:
                 exc.details.update(self.progress.report())
                 exc.details['manifest'] = (self.found.manifest if self.progress.manifest_written else
@@ -617,7 +624,7 @@ def _result(instance_id, counts, *, changed, revision, new_manifest, check_mode=
 
 
 def inspect(client, instance_id, key_prefix='/apig/router', desired=None, prune=True, records=False,
-            page_size=READ_PAGE_SIZE, scope=None, export=None):
+            page_size=READ_PAGE_SIZE, scope=None, export=None, vouch=None):
     """What etcd holds for one instance (read-only).
 
     Returns ``count``, ``manifest`` (the stored one, decoded; None when absent or not JSON),
@@ -628,6 +635,7 @@ def inspect(client, instance_id, key_prefix='/apig/router', desired=None, prune=
     With ``scope``, ``count``, ``routes`` and ``drift`` are those of the scope's routes only
     (``manifest`` is still the instance's). ``export`` (a callable {key bytes: value bytes} ->
     path) is given the routes read (of the scope), and its path is returned as ``dest``.
+    ``vouch``: as in sync(); a drift that a sync would refuse to prune fails the same way.
     """
     prefix = routes_prefix(key_prefix, instance_id)
     mkey = manifest_key(key_prefix, instance_id)
@@ -643,7 +651,7 @@ def inspect(client, instance_id, key_prefix='/apig/router', desired=None, prune=
                         'manifest_in_sync': True}
         expected = desired.computed_manifest()  # the routes' own (the source's cache learns it too)
         found = _read_and_plan(client, prefix, mkey, as_bytes_keys(desired.routes()), expected, prune, page_size,
-                               touch=False, scope=scope)
+                               touch=False, scope=scope, vouch=vouch)
         revision, current, stored = found.revision, found.current, found.stored
     else:
         revision, current = client.read_prefix(prefix, page_size)

@@ -49,7 +49,7 @@ def run_info(params, check_mode, diff, warn):  # pylint: disable=unused-argument
         export = Export(dest, target["instance_id"], target["scope"], check_mode) if dest else None
         result = inspect(target["etcd_client"], target["instance_id"], target["key_prefix"], desired=desired,
                          prune=params.get("prune", True), records=params["records"], scope=target["scope"],
-                         export=export)
+                         export=export, vouch=getattr(desired, "vouch", None))
         result["changed"] = export is not None and export.changed
         if export is not None and check_mode:
             result["msg"] = "check mode: instance %s: %d route(s) %s %s" % (

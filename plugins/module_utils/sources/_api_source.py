@@ -26,6 +26,7 @@ from ansible_collections.apigw.router.plugins.module_utils.sources._source impor
 
 MAX_ASKED_BY_ID = 20  # APIs a scoped prune asks ListApisV2 about one by one; past that, one listing of them all
 MAX_NAMED = 5
+GROUP_NOT_FOUND = "APIG.3001"
 
 
 class ListedRoutes(dict):
@@ -87,7 +88,9 @@ def _scope_apis(api, instance_id, scope):
             try:
                 listed = api.list_apis(instance_id, group_id=entry)
             except ApiError as exc:
-                if exc.status != 400:  # a name may be refused as an id; anything else fails the instance
+                # A name may be refused as an id, or answered as an unknown group (APIG.3001);
+                # anything else fails the instance.
+                if exc.status != 400 and not (exc.status == 404 and exc.error_code == GROUP_NOT_FOUND):
                     raise
                 return None
             # A server that ignores the filter lists every group: only this one's APIs count.
@@ -141,6 +144,16 @@ class DeleteCheck(object):
             if group is None:
                 continue
             (missed if self.scope.holds(group) else moved_out).append((api_id, deletes[api_id], group))
+        by_name_only = [found for found in missed if found[2][0] not in self.scope.groups and self.listed is None]
+        if by_name_only:
+            # Listed by group_id, yet in the scope by its group's name: an entry is one group's id
+            # and another group's name, and the listing by id cannot see the second group.
+            api_id, dummy, group = by_name_only[0]
+            raise ValidationError(
+                "instance %s: scope entry %s is the id of one API group and the name of another (%s, of API %s): "
+                "ListApisV2 lists a scope by group id, so name both groups by id in the scope; nothing was written"
+                % (self.instance_id, group[1], show_group(group), api_id),
+                missed=[found[0] for found in by_name_only[:100]])
         if missed:
             raise IncompleteListingError(
                 "ListApisV2 of instance %s did not list %d published API(s) of the scope (groups: %s) that it has, "

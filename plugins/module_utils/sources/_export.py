@@ -134,7 +134,7 @@ class Backup(object):
             try:
                 return write_atomically(path, data)
             except BaseException:
-                os.unlink(path)
+                os.unlink(path)  # the empty file that reserved the name
                 raise
         except OSError as exc:
             raise ValidationError("backup_dir %s: the backup cannot be written (%s): %s"

@@ -20,8 +20,8 @@ from ansible_collections.apigw.router.plugins.module_utils.sources import _api_s
 from ansible_collections.apigw.router.plugins.module_utils.sources._api_source import DeleteCheck, _scope_apis
 from ansible_collections.apigw.router.plugins.module_utils.sources._scope import Scope
 
-GA, GB, GC = "a" * 32, "b" * 32, "c" * 32
-NAMES = {GA: "team_a", GB: "team_b", GC: "team_c"}
+GA, GB, GC, GX = "a" * 32, "b" * 32, "c" * 32, "e" * 32
+NAMES = {GA: "team_a", GB: "team_b", GC: "team_c", GX: GA}  # group x is named like group a's id
 
 
 def api(api_id, group_id, published=True):
@@ -44,8 +44,9 @@ class FakeRouterApi(object):
     the listing call: function}) changes the APIs before that call, as a busy instance does.
     ``calls`` records each call's filters."""
 
-    def __init__(self, apis, refuse_status=None, before=None, ignore_filters=False):
-        self.apis, self.refuse_status, self.before = list(apis), refuse_status, before or {}
+    def __init__(self, apis, refuse_status=None, before=None, ignore_filters=False, refuse_code=None):
+        self.apis, self.refuse_status, self.before = [dict(item) for item in apis], refuse_status, before or {}
+        self.refuse_code = refuse_code
         self.ignore_filters = ignore_filters
         self.calls = []
 
@@ -57,7 +58,8 @@ class FakeRouterApi(object):
         if self.ignore_filters:
             return [dict(item) for item in self.apis]
         if group_id is not None and group_id not in NAMES and self.refuse_status:
-            raise ApiError("ListApisV2 refused group_id %s" % group_id, status=self.refuse_status)
+            raise ApiError("ListApisV2 refused group_id %s" % group_id, status=self.refuse_status,
+                           error_code=self.refuse_code)
         return [dict(item) for item in self.apis
                 if group_id in (None, item["group_id"]) and api_id in (None, item["id"])]
 
@@ -87,9 +89,15 @@ def test_an_entry_listing_nothing_or_refused_means_a_listing_of_the_whole_instan
     assert _scope_apis(FakeRouterApi(APIS), "i1", Scope([GA, "d" * 32])) is None  # a group without APIs
 
 
-def test_other_failures_of_a_group_listing_fail_the_sync():
+def test_an_entry_answered_as_an_unknown_group_means_a_listing_of_the_whole_instance():
+    fake = FakeRouterApi(APIS, refuse_status=404, refuse_code="APIG.3001")
+    assert _scope_apis(fake, "i1", Scope(["team_a"])) is None
+
+
+@pytest.mark.parametrize("status, code", [(403, None), (404, "APIG.3030")])
+def test_other_failures_of_a_group_listing_fail_the_sync(status, code):
     with pytest.raises(ApiError, match="refused group_id team_a"):
-        _scope_apis(FakeRouterApi(APIS, refuse_status=403), "i1", Scope(["team_a"]))
+        _scope_apis(FakeRouterApi(APIS, refuse_status=status, refuse_code=code), "i1", Scope(["team_a"]))
 
 
 def test_a_server_that_ignores_the_group_filter_gives_only_that_groups_apis():
@@ -165,3 +173,14 @@ def test_delete_check_with_a_whole_listing_at_hand_asks_nothing():
     with pytest.raises(ValidationError, match="1 route.s. of the scope .groups: team_a. belong"):
         check({ident(4): (GA, "team_a")})
     assert fake.calls == []
+
+
+def test_an_entry_that_is_one_groups_id_and_another_groups_name_is_refused_naming_both():
+    # The scope names group a by id; group x's name is that same id, so its routes are in the
+    # scope too, but ListApisV2's group_id filter only ever lists group a's.
+    fake = FakeRouterApi(APIS + [api(ident(6), GX)])
+    assert ids(_scope_apis(fake, "i1", Scope([GA]))) == [ident(1), ident(2)]
+    with pytest.raises(ValidationError, match="scope entry %s is the id of one API group and the name of another "
+                                              "\\(group %s \\(%s\\), of API %s\\)" % (GA, GX, GA, ident(6))) as caught:
+        DeleteCheck(fake, "i1", Scope([GA]))({ident(6): (GX, GA)})
+    assert caught.value.details["missed"] == [ident(6)]

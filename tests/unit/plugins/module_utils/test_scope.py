@@ -284,3 +284,36 @@ def test_backup_files_never_overwrite_each_other(tmp_path):
     stem = os.path.join(str(tmp_path), "i1.all.x")
     for n in range(3):
         assert same[0]._new_file("i1.all.x") == stem + ("-%d" % n if n else "") + ".json"
+
+
+def test_a_refusal_after_an_applied_plan_says_so():
+    etcd = InterferingEtcd()
+    old = [item("a1", "ga", "team-a"), item("a2", "ga", "team-a"), item("a3", "ga", "team-a")]
+    sync(etcd, "i1", desired(*old), key_prefix="/r")
+    calls = []
+
+    def vouch(deletes):  # the first plan passes; the re-plan after the conflict is refused
+        calls.append(deletes)
+        if len(calls) > 1:
+            raise ValidationError("refused, naming it. Nothing was written: moving needs both groups")
+
+    etcd.interfere_at = etcd.calls + 2
+    new = [item(i, "ga", "team-a", "/new") for i in ("a1", "a2")]
+    with pytest.raises(ValidationError) as caught:
+        sync(etcd, "i1", desired(*new), key_prefix="/r", max_txn_ops=1, scope=check_scope({"groups": ["ga"]}),
+             vouch=vouch)
+    assert "Nothing was written" not in caught.value.msg and "This plan was not carried out" in caught.value.msg
+    assert "An earlier plan of this sync had already been applied" in caught.value.msg
+    applied = caught.value.details
+    assert applied["changed"] and len(applied["updated"]) + len(applied["deleted"]) >= 1
+
+
+def test_inspect_fails_as_the_sync_would_when_a_prune_is_refused():
+    etcd = FakeEtcd(None)
+    sync(etcd, "i1", desired(*(A + B)), key_prefix="/r")
+
+    def refuse(deletes):
+        raise ValidationError("refused: %s" % sorted(deletes))
+
+    with pytest.raises(ValidationError, match=r"refused: \['a2'\]"):
+        inspect(etcd, "i1", "/r", desired=desired(A[0]), scope=check_scope({"groups": ["ga"]}), vouch=refuse)
