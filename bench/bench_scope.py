@@ -28,6 +28,7 @@ to count its etcd requests and the route values they return. Figures (best of ``
 from __future__ import absolute_import, division, print_function
 
 import argparse
+import functools
 import os
 import sys
 import tempfile
@@ -207,8 +208,6 @@ def listing_rows(args, tmp):
     """ListApisV2 as the source of a scoped sync: what the listing costs, by id and by name."""
     from apigw_support.simulator import Simulator
     from common import import_module_utils
-    api_source = import_module_utils('sources._api_source')
-    management = import_module_utils('runs._management_api')
     check_scope = import_module_utils('sources._scope').check_scope
     project, token, instance = 'b0' * 16, 'MIIbench-scope-listing', 'inst-listing'
     config = {'projects': [{'id': project, 'instances': [
@@ -227,17 +226,21 @@ def listing_rows(args, tmp):
             target = {'instance_id': instance, 'project_id': project, 'base_url': sim.url,
                       'routes_prefix': '%s/%s/apis/' % (PREFIX, instance), 'scope': check_scope(scope)}
 
-            def listed(target=target):
-                source = api_source.ManagementApiSource(management.management_api(params, 4))
-                since = sim.last_seq()
-                found = source.routes(target)
-                answers = [e for e in sim.requests(since) if e['resource'] == 'list_apis']
-                return found, answers
-            seconds, (found, answers) = best(args.rounds, listed)
+            seconds, (found, answers) = best(args.rounds, functools.partial(listed, sim, params, target))
             rows.append(('ListApisV2, %s (%d routes)' % (label, len(found)), seconds, len(answers), None))
             print('%-52s %9.3f %9d' % rows[-1][:3])
             sys.stdout.flush()
     return rows
+
+
+def listed(sim, params, target):
+    """The target's routes from a new ManagementApiSource, and the ListApisV2 requests it made."""
+    from common import import_module_utils
+    source = import_module_utils('sources._api_source').ManagementApiSource(
+        import_module_utils('runs._management_api').management_api(params, 4))
+    since = sim.last_seq()
+    found = source.routes(target)
+    return found, [e for e in sim.requests(since) if e['resource'] == 'list_apis']
 
 
 def one_group(sim, project, token, instance):
