@@ -103,19 +103,6 @@ def _keys_text(keys):
     return ', '.join(keys[:_MAX_KEYS_IN_MSG]) + (' ... and %d more' % more if more > 0 else '')
 
 
-class _TxnDescription:
-    """"a transaction of N operation(s) (its keys)", as error messages name a transaction: worded
-    only when a message is, since every transaction carries one and few ever fail."""
-
-    __slots__ = ('keys',)
-
-    def __init__(self, keys):
-        self.keys = keys
-
-    def __str__(self):
-        return 'a transaction of %d operation(s) (%s)' % (len(self.keys), _keys_text(self.keys))
-
-
 def parse_endpoint(text, tls_default=False):
     """``http://h:p`` / ``https://h:p`` / ``h:p`` -> (url, host, port, secure).
 
@@ -370,7 +357,7 @@ class EtcdClient:
                   for op in ops]
         held_by = (lock.key, lock.revision) if lock is not None else None
         keys = [g[1] for g in guards]
-        what = _TxnDescription(keys)
+        what = 'a transaction of %d operation(s) (%s)' % (len(ops), _keys_text(keys))
         attempts = []
 
         def send(c):
