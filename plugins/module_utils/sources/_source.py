@@ -256,6 +256,8 @@ class FileSource(FixedSource):
                     apis = _items_of(self.path, _parse(self.path, text))
                     del text
                     self._records = build_records(apis)
+                    # Freed before the collector resumes: it would otherwise walk it all once more.
+                    del apis
             return self._records
 
     @property

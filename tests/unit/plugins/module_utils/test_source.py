@@ -491,3 +491,21 @@ def test_a_src_is_parsed_and_built_with_the_collector_paused(tmp_path, monkeypat
     path.write_text(json.dumps(PAGE))
     source = fixed_source({"src": str(path), "source_cache": False})
     assert sorted(source.records) == ["a1"] and seen == [False] and gc.isenabled()
+
+
+def test_the_parsed_source_is_freed_before_the_collector_resumes(tmp_path, monkeypatch):
+    import gc
+    path = tmp_path / "apis.json"
+    # Each item holds a list, as ListApisV2's do (tags, req_params): a dict of strings alone is not tracked.
+    path.write_text(json.dumps([dict(APIS[0], id="a%d" % i, tags=["t"]) for i in range(3000)]))
+    young_when_resumed = []
+    resume = gc.enable
+
+    def counting_resume():
+        young_when_resumed.append(len(gc.get_objects(generation=0)))
+        resume()
+    monkeypatch.setattr(gc, "enable", counting_resume)
+    gc.collect()
+    source = fixed_source({"src": str(path), "source_cache": False})
+    # Still holding the 3,000 parsed dicts, the collector would walk them all at its next run.
+    assert len(source.records) == 3000 and young_when_resumed and young_when_resumed[0] < 500
