@@ -101,7 +101,7 @@ def batches(ops, max_ops, budget=TXN_BYTES_BUDGET):
     most_guards = max(1, max_ops - 1)
     for op in ops:
         kind, key = op[0], op[1]
-        cost = 3 * (len(key) if type(key) is bytes else len(key.encode('utf-8'))) + _OP_OVERHEAD
+        cost = 3 * (len(key) if isinstance(key, bytes) else len(key.encode('utf-8'))) + _OP_OVERHEAD
         if kind != 'delete':  # a create or an update carries its value
             cost += len(op[2])
         guard = not (current and kind == 'create' and len(op) > 3 and op[3])
