@@ -36,6 +36,7 @@ __metaclass__ = type
 
 import json
 from collections import namedtuple
+from itertools import chain
 
 from ansible_collections.apigw.router.plugins.module_utils.common._errors import (
     ApigwRouterError,
@@ -90,12 +91,6 @@ def lock_key(key_prefix, instance_id):
     return '%s/%s/lock' % (check_key_prefix(key_prefix), check_identifier('instance_id', instance_id))
 
 
-def _op_cost(op):
-    key_len = len(op[1] if isinstance(op[1], bytes) else op[1].encode('utf-8'))
-    value_len = len(op[2]) if op[0] in ('create', 'update') else 0
-    return 3 * key_len + value_len + _OP_OVERHEAD
-
-
 def batches(ops, max_ops, budget=TXN_BYTES_BUDGET):
     """Split ``ops`` in order into lists of at most ``max_ops`` operations and ~``budget`` bytes.
 
@@ -105,10 +100,14 @@ def batches(ops, max_ops, budget=TXN_BYTES_BUDGET):
     ``max_ops - 1`` guards (a run of joined creates shares one).
     """
     out, current, size, guards = [], [], 0, 0
+    most_guards = max(1, max_ops - 1)
     for op in ops:
-        cost = _op_cost(op)
-        guard = not (current and op[0] == 'create' and len(op) > 3 and op[3])
-        if current and (len(current) >= max_ops or size + cost > budget or guards + guard > max(1, max_ops - 1)):
+        kind, key = op[0], op[1]
+        cost = 3 * (len(key) if isinstance(key, bytes) else len(key.encode('utf-8'))) + _OP_OVERHEAD
+        if kind != 'delete':  # a create or an update carries its value
+            cost += len(op[2])
+        guard = not (current and kind == 'create' and len(op) > 3 and op[3])
+        if current and (len(current) >= max_ops or size + cost > budget or guards + guard > most_guards):
             out.append(current)
             current, size, guards, guard = [], 0, 0, True
         current.append(op)
@@ -127,25 +126,24 @@ def _ops_for(plan, manifest_op, current, group_ops=()):
     two transactions sees extra routes for a moment, never missing ones. A create that
     follows another with no key read between them is marked joined (see EtcdClient.txn).
     """
-    writes = [('create', k, v) for k, v in plan.creates.items()]
-    writes += [('update', k, v, m) for k, (v, m) in plan.updates.items()]
-    writes.sort(key=lambda op: op[1])
-    ops, previous = [], None
-    if plan.creates:
+    creates, updates = plan.creates, plan.updates
+    if creates:
         existing = sorted(current)
-        position = 0
-        for op in writes:
-            if op[0] == 'create':
-                while position < len(existing) and existing[position] < op[1]:
-                    position += 1
-                joined = previous is not None and (position == 0 or existing[position - 1] < previous)
-                ops.append(op + (joined,))
-                previous = op[1]
-            else:
-                ops.append(op)
+        position, previous, ops = 0, None, []
+        # Keys are unique, and a key is either created or updated: sorting them sorts the writes.
+        for key in sorted(chain(creates, updates)) if updates else sorted(creates):
+            if key in updates:
+                value, mod_revision = updates[key]
+                ops.append(('update', key, value, mod_revision))
                 previous = None
+                continue
+            while position < len(existing) and existing[position] < key:
+                position += 1
+            ops.append(('create', key, creates[key],
+                        previous is not None and (position == 0 or existing[position - 1] < previous)))
+            previous = key
     else:
-        ops = writes
+        ops = [('update', key, value, mod_revision) for key, (value, mod_revision) in sorted(updates.items())]
     ops.extend(('delete', k, m) for k, m in sorted(plan.deletes.items()))
     ops.extend(group_ops)
     if manifest_op:

@@ -467,14 +467,25 @@ def manifest(routes):
     the layout is unambiguous. The gateway, the sync and the info module must all
     compute it this way.
     """
-    digest = hashlib.sha256()
-    encoded = sorted((key if isinstance(key, bytes) else key.encode("utf-8"), value)
-                     for key, value in routes.items())
-    for key, value in encoded:
+    digest_of_routes = hashlib.sha256()
+    update = digest_of_routes.update
+    for key, value in _in_byte_order(routes):
         if not isinstance(value, bytes):
             raise TypeError("route values must be bytes, got %s for %r" % (type(value).__name__, key))
-        digest.update(key + b"\n" + value + b"\n")
-    return {"schema": SCHEMA, "count": len(encoded), "sha256": digest.hexdigest()}
+        update(b"%s\n%s\n" % (key, value))
+    return {"schema": SCHEMA, "count": len(routes), "sha256": digest_of_routes.hexdigest()}
+
+
+def _in_byte_order(routes):
+    """(key as UTF-8 bytes, value) of ``routes``, in ascending order of the keys' bytes."""
+    kinds = set(map(type, routes))
+    if kinds == {str}:
+        # Code-point order is the order of the UTF-8 bytes: the keys are sorted as text and
+        # each is encoded once, with no list of pairs to build and sort.
+        return ((key.encode("utf-8"), routes[key]) for key in sorted(routes))
+    if kinds <= {bytes}:
+        return ((key, routes[key]) for key in sorted(routes))
+    return sorted((key if isinstance(key, bytes) else key.encode("utf-8"), value) for key, value in routes.items())
 
 
 class DesiredRoutes(object):

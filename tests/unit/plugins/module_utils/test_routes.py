@@ -500,6 +500,30 @@ def test_manifest_changes_with_any_byte():
     assert manifest(dict(reversed(list(routes.items()))))["sha256"] == base
 
 
+def test_manifest_orders_keys_by_their_utf8_bytes_whether_str_bytes_or_both():
+    # Written out by hand in byte order: "~" (0x7e) < U+00E9 (0xc3 0xa9) < U+FF5E (0xef 0xbd 0x9e)
+    # < U+1F600 (0xf0 ...); a stray key that is not UTF-8 (0xff) sorts last.
+    ordered = [(b"/p/i/apis/a~", b"1"), (u"/p/i/apis/a\u00e9".encode("utf-8"), b"2"),
+               (u"/p/i/apis/a\uff5e".encode("utf-8"), b"3"), (u"/p/i/apis/a\U0001f600".encode("utf-8"), b"4")]
+    expected = hashlib.sha256(b"".join(k + b"\n" + v + b"\n" for k, v in ordered)).hexdigest()
+    as_text = dict((k.decode("utf-8"), v) for k, v in reversed(ordered))
+    as_bytes = dict(reversed(ordered))
+    mixed = dict((k if i % 2 else k.decode("utf-8"), v) for i, (k, v) in enumerate(ordered))
+    for routes in (as_text, as_bytes, mixed):
+        assert manifest(routes) == {"schema": 1, "count": 4, "sha256": expected}
+    stray = dict(as_bytes, **{})
+    stray[b"/p/i/apis/\xff"] = b"5"
+    expected = hashlib.sha256(b"".join(k + b"\n" + v + b"\n" for k, v in ordered + [(b"/p/i/apis/\xff", b"5")]))
+    assert manifest(stray)["sha256"] == expected.hexdigest()
+    assert manifest(dict(stray, **{u"/p/i/apis/b": b"6"}))["count"] == 6
+
+
+@pytest.mark.parametrize("routes", [{"/p/i/apis/a": b"{}", "/p/i/apis/b": "{}"}, {b"/p/i/apis/a": bytearray(b"{}")}])
+def test_manifest_refuses_values_that_are_not_bytes_whatever_the_keys(routes):
+    with pytest.raises(TypeError):
+        manifest(routes)
+
+
 def test_manifest_refuses_str_values():
     with pytest.raises(TypeError):
         manifest({"/p/i/apis/a": "{}"})

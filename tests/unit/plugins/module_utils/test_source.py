@@ -447,3 +447,65 @@ def test_fuzz_bytes(tmp_path, data, suffix):
        suffix=st.sampled_from([".json", ".yaml", ""]))
 def test_fuzz_syntax(tmp_path, text, suffix):
     _check_result(write(tmp_path, "syn" + suffix, text))
+
+
+# --- the cyclic collector while a source is parsed and built ----------------------------
+
+def test_collector_paused_holds_it_off_and_resumes_it():
+    import gc
+    assert gc.isenabled()
+    with _source.collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_collector_paused_resumes_it_after_an_error():
+    import gc
+    with pytest.raises(ValidationError):
+        with _source.collector_paused():
+            raise ValidationError("bad")
+    assert gc.isenabled()
+
+
+def test_collector_paused_leaves_a_collector_that_was_off_off():
+    import gc
+    gc.disable()
+    try:
+        with _source.collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_a_src_is_parsed_and_built_with_the_collector_paused(tmp_path, monkeypatch):
+    import gc
+    seen = []
+    real = _source.build_records
+
+    def build_records_watched(apis):
+        seen.append(gc.isenabled())
+        return real(apis)
+    monkeypatch.setattr(_source, "build_records", build_records_watched)
+    path = tmp_path / "apis.json"
+    path.write_text(json.dumps(PAGE))
+    source = fixed_source({"src": str(path), "source_cache": False})
+    assert sorted(source.records) == ["a1"] and seen == [False] and gc.isenabled()
+
+
+def test_the_parsed_source_is_freed_before_the_collector_resumes(tmp_path, monkeypatch):
+    import gc
+    path = tmp_path / "apis.json"
+    # Each item holds a list, as ListApisV2's do (tags, req_params): a dict of strings alone is not tracked.
+    path.write_text(json.dumps([dict(APIS[0], id="a%d" % i, tags=["t"]) for i in range(3000)]))
+    young_when_resumed = []
+    resume = gc.enable
+
+    def counting_resume():
+        young_when_resumed.append(len(gc.get_objects(generation=0)))
+        resume()
+    monkeypatch.setattr(gc, "enable", counting_resume)
+    gc.collect()
+    source = fixed_source({"src": str(path), "source_cache": False})
+    # Still holding the 3,000 parsed dicts, the collector would walk them all at its next run.
+    assert len(source.records) == 3000 and young_when_resumed and young_when_resumed[0] < 500
