@@ -47,12 +47,30 @@ class ApigwRouterModule(object):
         module = self._module
         for warning in plaintext_password_warnings(self.params, etcd=self.params.get("mode") in (None, "etcd")):
             self.warn(warning)
+        ending = self._fleet_invocation()
         try:
             result = run(self.params, module.check_mode, module._diff, self.warn)
         except MissingLibraryError as exc:
-            module.fail_json(msg=missing_required_lib(exc.library, reason=exc.reason), exception=exc.exception_text)
+            module.fail_json(msg=missing_required_lib(exc.library, reason=exc.reason), exception=exc.exception_text,
+                             **ending)
         except Exception:  # pylint: disable=broad-except
-            module.fail_json(**failure())
+            module.fail_json(**dict(failure(), **ending))
+        result.update(ending)
         if result.get("failed"):
             module.fail_json(**result)
         module.exit_json(**result)
+
+    def _fleet_invocation(self):
+        """With ``instances``: Ansible's ``invocation`` (the module's arguments, returned with every
+        result), but each item with only the suboptions it sets.
+
+        The argspec fills each unset suboption of every item with null, so that for a fleet most of
+        what the module returns would be those nulls, and the controller parses, copies and scans the
+        whole result once per task. Secrets are still masked by AnsibleModule, as in its own.
+        """
+        if not self.params.get("instances"):
+            return {}
+        module_args = dict(self.params)
+        module_args["instances"] = [dict((name, value) for name, value in item.items() if value is not None)
+                                    for item in self.params["instances"]]
+        return {"invocation": {"module_args": module_args}}

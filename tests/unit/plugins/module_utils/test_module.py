@@ -104,3 +104,29 @@ def test_secrets_that_are_not_options_are_masked_and_plain_http_warned_about(mad
     ending(lambda params, check_mode, diff, warn: dict(changed=False))
     assert password in made[0].no_log_values
     assert len(made[0].warnings) == 1 and "etcd_user" in made[0].warnings[0] and password not in made[0].warnings[0]
+
+
+def test_a_fleet_returns_its_instances_in_the_invocation_with_only_the_suboptions_they_set(made, monkeypatch):
+    items = [dict(instance_id="i-1", project_id=None, etcd_endpoints=None, scope=None),
+             dict(instance_id="i-2", project_id="p-2", etcd_endpoints=["http://10.0.0.9:2379"], scope=None)]
+    monkeypatch.setattr(StandIn, "given", dict(mode="api", concurrency=16, wait=False, src=None, instances=items))
+    for run, how in [(lambda params, check_mode, diff, warn: dict(changed=True, results=[]), "exit"),
+                     (lambda params, check_mode, diff, warn: dict(failed=True, msg="1 failed"), "fail")]:
+        ended, result = ending(run)
+        assert ended == how
+        assert result["invocation"] == {"module_args": dict(
+            mode="api", concurrency=16, wait=False, src=None,
+            instances=[dict(instance_id="i-1"),
+                       dict(instance_id="i-2", project_id="p-2", etcd_endpoints=["http://10.0.0.9:2379"])])}
+    # the options the run was given are untouched
+    assert made[-1].params["instances"][0] == items[0]
+
+
+def test_a_fleet_that_raised_fails_with_the_same_invocation(made, monkeypatch):
+    monkeypatch.setattr(StandIn, "given", dict(mode="api", instances=[dict(instance_id="i-1", region=None)]))
+
+    def run(params, check_mode, diff, warn):
+        raise ValidationError("bad input")
+    assert ending(run) == ("fail", dict(failed=True, msg="bad input",
+                                        invocation={"module_args": dict(mode="api",
+                                                                        instances=[dict(instance_id="i-1")])}))
