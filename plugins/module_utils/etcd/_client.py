@@ -41,6 +41,8 @@ _RETRY_CODES = ('UNAVAILABLE', 'DEADLINE_EXCEEDED')
 _MAX_KEYS_IN_MSG = 10
 # A read at one revision that etcd compacts away starts over at a new one, this many times.
 MAX_READ_RESTARTS = 10
+# Reads of a transaction's keys when its outcome is unknown (each within the timeout).
+READ_BACK_TRIES = 3
 _GRPC_OPTIONS = {  # reconnect quickly to a member that comes back (the default backoff grows to 2 min)
     'grpc.initial_reconnect_backoff_ms': 200, 'grpc.min_reconnect_backoff_ms': 200,
     'grpc.max_reconnect_backoff_ms': 2000,
@@ -372,12 +374,18 @@ class EtcdClient:
             # etcd answered; then the lock may be gone too, which matters more than a timeout.
             code = getattr(exc, 'grpc_code', None)
             landed = len(attempts) > 1 or code == 'RESOURCE_EXHAUSTED' or (held_by and code == 'UNAVAILABLE')
-            found, lock_kv = self._read_keys(keys, quiet=True, lock_key=held_by and held_by[0]) if landed else (
-                None, None)
-            revision = found and self._committed_by_us(guards, found, held_by, lock_kv)
+            if not landed:
+                raise
+            found, lock_kv = self._read_back(keys, lock_key=held_by and held_by[0])
+            if found is None:
+                # The result can then miss this one transaction's keys: say so rather than guess.
+                exc.msg += ('; whether this transaction was applied is unknown: etcd did not answer %d reads of '
+                            'its keys' % READ_BACK_TRIES)
+                raise
+            revision = self._committed_by_us(guards, found, held_by, lock_kv)
             if revision:
                 return revision
-            if found is not None and held_by and (lock_kv is None or lock_kv[1] != held_by[1]):
+            if held_by and (lock_kv is None or lock_kv[1] != held_by[1]):
                 raise lock.lost_error(lock_kv[0] if lock_kv else None)
             raise
         if resp.succeeded:
@@ -431,18 +439,25 @@ class EtcdClient:
                 high = middle
         return high
 
-    def _read_keys(self, keys, quiet=False, lock_key=None):
-        """``({key: (value, mod_revision) or None}, lock)`` in one request; ``lock``: the
-        ``(value, create_revision)`` of ``lock_key`` (None when absent or not asked). quiet:
-        ``(None, None)`` when etcd cannot answer."""
-        asked = list(keys) + ([lock_key] if lock_key else [])
+    def _read_back(self, keys, lock_key=None):
+        """``_read_keys()`` after a write whose outcome is unknown; ``(None, None)`` when etcd does
+        not answer it READ_BACK_TRIES times. The etcd that just failed to answer a write (a full
+        database raising its alarm, a member busy with fsyncs) is often slow for the next request
+        too, and a commit that goes unrecognised is missing from the result."""
+        for attempt in range(READ_BACK_TRIES):
+            if attempt:
+                time.sleep(min(0.5 * attempt, self.timeout))
+            try:
+                return self._read_keys(keys, lock_key=lock_key)
+            except EtcdError:
+                continue
+        return None, None
 
-        try:
-            replies = self.call('read %d key(s) after a conflict' % len(asked), lambda c: c.get_many(asked))
-        except EtcdError:
-            if quiet:
-                return None, None
-            raise
+    def _read_keys(self, keys, lock_key=None):
+        """``({key: (value, mod_revision) or None}, lock)`` in one request; ``lock``: the
+        ``(value, create_revision)`` of ``lock_key`` (None when absent or not asked)."""
+        asked = list(keys) + ([lock_key] if lock_key else [])
+        replies = self.call('read %d key(s) after a conflict' % len(asked), lambda c: c.get_many(asked))
         found = dict((k, r[:2] if r else None) for k, r in zip(keys, replies))
         lock = replies[-1] if lock_key else None
         return found, ((lock[0], lock[2]) if lock else None)

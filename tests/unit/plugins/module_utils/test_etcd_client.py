@@ -14,6 +14,7 @@ from ansible_collections.apigw.router.plugins.module_utils.common._errors import
 from ansible_collections.apigw.router.plugins.module_utils.etcd._client import EtcdClient
 
 pytest.importorskip("pyetcd")
+grpc = pytest.importorskip("grpc")
 
 
 def closed_port():
@@ -45,3 +46,62 @@ def test_a_large_transaction_names_its_first_keys_and_counts_the_others():
         client.close()
     shown = ", ".join("/p/i/apis/k%03d" % i for i in range(1, 11))
     assert "a transaction of 12 operation(s) (%s ... and 2 more) within" % shown in err.value.msg
+
+
+class _Refusal(grpc.RpcError):
+    """A gRPC error as the libraries raise it: ``code()`` and ``details()``."""
+
+    def __init__(self, code, details):
+        super().__init__(details)
+        self._code, self._details = getattr(grpc.StatusCode, code), details
+
+    def code(self):
+        return self._code
+
+    def details(self):
+        return self._details
+
+
+class FullEtcd:
+    """A connection to an etcd whose database just filled: the transaction is applied and
+    answered "database space exceeded" (etcd applies the request that crosses the quota), and
+    the first ``slow_reads`` reads of its keys time out."""
+
+    def __init__(self, slow_reads):
+        self.slow_reads, self.reads, self.store = slow_reads, 0, {}
+
+    def txn(self, guards, held_by=None):
+        for _kind, key, value, _mod in guards:
+            self.store[key if isinstance(key, bytes) else key.encode()] = (value, 42, 42)
+        raise _Refusal("RESOURCE_EXHAUSTED", "etcdserver: mvcc: database space exceeded")
+
+    def get_many(self, keys):
+        self.reads += 1
+        if self.reads <= self.slow_reads:
+            raise _Refusal("DEADLINE_EXCEEDED", "Deadline Exceeded")
+        return [self.store.get(k if isinstance(k, bytes) else k.encode()) for k in keys]
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("slow_reads", [0, 1, 2])
+def test_a_transaction_applied_by_a_full_etcd_is_recognised_though_the_first_reads_time_out(slow_reads):
+    client = EtcdClient(["http://127.0.0.1:%d" % closed_port()], timeout=0.05, library="pyetcd")
+    etcd = FullEtcd(slow_reads)
+    client._client = lambda idx: etcd
+    ops = [("create", "/p/i/apis/a", b"{}"), ("create", "/p/i/apis/b", b"{}", True)]
+    assert client.txn(ops) == 42  # committed: the caller counts it
+    assert etcd.reads == slow_reads + 1
+
+
+def test_a_transaction_whose_outcome_cannot_be_read_says_so():
+    client = EtcdClient(["http://127.0.0.1:%d" % closed_port()], timeout=0.05, library="pyetcd")
+    etcd = FullEtcd(slow_reads=99)
+    client._client = lambda idx: etcd
+    with pytest.raises(EtcdError) as err:
+        client.txn([("create", "/p/i/apis/a", b"{}")])
+    assert etcd.reads == 3
+    msg = err.value.msg
+    assert msg.index("database space exceeded") < msg.index("/p/i/apis/a") < msg.index(
+        "whether this transaction was applied is unknown: etcd did not answer 3 reads of its keys"), msg
