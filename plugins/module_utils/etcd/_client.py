@@ -376,11 +376,11 @@ class EtcdClient:
             landed = len(attempts) > 1 or code == 'RESOURCE_EXHAUSTED' or (held_by and code == 'UNAVAILABLE')
             if not landed:
                 raise
-            found, lock_kv = self._read_back(keys, lock_key=held_by and held_by[0])
+            found, lock_kv, why = self._read_back(keys, lock_key=held_by and held_by[0])
             if found is None:
                 # The result can then miss this one transaction's keys: say so rather than guess.
                 exc.msg += ('; whether this transaction was applied is unknown: etcd did not answer %d reads of '
-                            'its keys' % READ_BACK_TRIES)
+                            'its keys (the last: %s)' % (READ_BACK_TRIES, why.msg))
                 raise
             revision = self._committed_by_us(guards, found, held_by, lock_kv)
             if revision:
@@ -440,18 +440,38 @@ class EtcdClient:
         return high
 
     def _read_back(self, keys, lock_key=None):
-        """``_read_keys()`` after a write whose outcome is unknown; ``(None, None)`` when etcd does
-        not answer it READ_BACK_TRIES times. The etcd that just failed to answer a write (a full
-        database raising its alarm, a member busy with fsyncs) is often slow for the next request
-        too, and a commit that goes unrecognised is missing from the result."""
+        """``_read_keys()`` after a write whose outcome is unknown: ``(found, lock, None)``, or
+        ``(None, None, why)`` when etcd does not answer it READ_BACK_TRIES times. The etcd that just
+        failed to answer a write (a member busy with fsyncs, a database raising its space alarm) is
+        often slow for the next request too, and a commit that goes unrecognised is missing from
+        the result. A database over its quota refuses every transaction in etcd 3.4, also one that
+        only reads: then the keys are read one by one (a range request, which no quota stops)."""
+        why = None
         for attempt in range(READ_BACK_TRIES):
             if attempt:
                 time.sleep(min(0.5 * attempt, self.timeout))
             try:
-                return self._read_keys(keys, lock_key=lock_key)
-            except EtcdError:
-                continue
-        return None, None
+                if getattr(why, 'grpc_code', None) == 'RESOURCE_EXHAUSTED':
+                    return self._read_keys_one_by_one(keys, lock_key) + (None,)
+                return self._read_keys(keys, lock_key=lock_key) + (None,)
+            except EtcdError as exc:
+                why = exc
+        return None, None, why
+
+    def _read_keys_one_by_one(self, keys, lock_key=None):
+        """What ``_read_keys()`` returns, from one range request per key, all at one revision."""
+        at = [0]  # the revision of the first answer
+
+        def kv_of(key):
+            resp = self._range('get %s' % _text(_b(key)), _b(key), None, revision=at[0])
+            at[0] = at[0] or resp.header.revision
+            return resp.kvs[0] if resp.kvs else None
+        found = {}
+        for key in keys:
+            kv = kv_of(key)
+            found[key] = (kv.value, kv.mod_revision) if kv else None
+        lock = kv_of(lock_key) if lock_key else None
+        return found, ((lock.value, lock.create_revision) if lock else None)
 
     def _read_keys(self, keys, lock_key=None):
         """``({key: (value, mod_revision) or None}, lock)`` in one request; ``lock``: the

@@ -2,11 +2,14 @@
 # Copyright: apigw.router contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Unit tests for etcd/_client: how a failed transaction is named in its error."""
+"""Unit tests for etcd/_client: how a failed transaction is named in its error, and how one whose
+outcome is unknown is read back."""
 
 from __future__ import annotations
 
 import socket
+
+from types import SimpleNamespace
 
 import pytest
 
@@ -81,6 +84,25 @@ class FullEtcd:
             raise _Refusal("DEADLINE_EXCEEDED", "Deadline Exceeded")
         return [self.store.get(k if isinstance(k, bytes) else k.encode()) for k in keys]
 
+
+class OverQuotaEtcd(FullEtcd):
+    """etcd 3.4 over its quota: it refuses every transaction, also one that only reads; range
+    requests are answered."""
+
+    def __init__(self):
+        super().__init__(slow_reads=0)
+        self.ranges = []
+
+    def get_many(self, keys):
+        self.reads += 1
+        raise _Refusal("RESOURCE_EXHAUSTED", "etcdserver: mvcc: database space exceeded")
+
+    def range(self, key, end, revision=0, **_fields):
+        self.ranges.append((key, revision))
+        held = self.store.get(key)
+        kvs = [SimpleNamespace(value=held[0], mod_revision=held[1], create_revision=held[2])] if held else []
+        return SimpleNamespace(kvs=kvs, header=SimpleNamespace(revision=50))
+
     def close(self):
         pass
 
@@ -104,4 +126,14 @@ def test_a_transaction_whose_outcome_cannot_be_read_says_so():
     assert etcd.reads == 3
     msg = err.value.msg
     assert msg.index("database space exceeded") < msg.index("/p/i/apis/a") < msg.index(
-        "whether this transaction was applied is unknown: etcd did not answer 3 reads of its keys"), msg
+        "whether this transaction was applied is unknown: etcd did not answer 3 reads of its keys (the last: "
+        "etcd unreachable for read 1 key(s) after a conflict within 0.1s: "), msg
+
+
+def test_a_transaction_applied_by_an_etcd_over_its_quota_is_recognised_from_range_reads():
+    client = EtcdClient(["http://127.0.0.1:%d" % closed_port()], timeout=0.05, library="pyetcd")
+    etcd = OverQuotaEtcd()
+    client._client = lambda idx: etcd
+    assert client.txn([("create", "/p/i/apis/a", b"{}"), ("create", "/p/i/apis/b", b"{}", True)]) == 42
+    assert etcd.reads == 1  # the transaction that reads is refused once, then each key is read
+    assert etcd.ranges == [(b"/p/i/apis/a", 0), (b"/p/i/apis/b", 50)]  # at the revision of the first
