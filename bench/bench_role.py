@@ -140,6 +140,9 @@ class RoleSection:
                              'fleet_refresh_options': {'auth_token': TOKEN}}), ['-i', str(source)])),
             ('one_batch', (role({'fleet_refresh_instances': instances, 'fleet_refresh_options': connection,
                                  'fleet_refresh_batch_size': n}), [])),
+            # each batch a module process, as before the role ran its batches in the controller's process
+            ('module_process', (role({'fleet_refresh_instances': instances, 'fleet_refresh_options': connection,
+                                      'fleet_refresh_in_process': False}), [])),
             ('baseline', (role({'fleet_refresh_instances': instances, 'fleet_refresh_options': connection}), [])),
         ])
 
@@ -153,10 +156,10 @@ class RoleSection:
         d = OrderedDict(instances=n, rounds=rounds, baseline=self.args.role_baseline, empty=Series(), ping=Series(),
                         listing=Series(),
                         wall=OrderedDict((k, Series()) for k in (
-                            'module', 'module_batches', 'role', 'hosts', 'one_batch', 'baseline')),
+                            'module', 'module_batches', 'role', 'hosts', 'one_batch', 'module_process', 'baseline')),
                         ratio=OrderedDict((k, Series()) for k in (
                             'module_batches', 'role', 'hosts', 'hosts_budget', 'one_batch', 'beyond_batches',
-                            'baseline')))
+                            'module_process', 'baseline')))
         log('role: simulator with %d instances at 0 ms' % n)
         with Simulator(simulator_config(n), workdir=self.ctx.workdir / 'sim-role', startup_timeout=120) as sim:
             source = self.ctx.workdir / 'role.apig_instances.yml'
@@ -203,6 +206,7 @@ class RoleSection:
                 budget = T_HOSTS_VS_MODULE * this['module'] + this['listing']
                 d['ratio']['hosts_budget'].append(this['hosts'] / budget)
                 d['ratio']['one_batch'].append(this['one_batch'] / this['module'])
+                d['ratio']['module_process'].append(this['module_process'] / this['module'])
                 d['ratio']['module_batches'].append(this['module_batches'] / this['module'])
                 # the role's own cost beyond the module runs of its batches
                 d['ratio']['beyond_batches'].append(this['role'] / this['module_batches'])
@@ -210,10 +214,10 @@ class RoleSection:
                     d['wall']['baseline'].append(this['baseline'])
                     d['ratio']['baseline'].append(this['baseline'] / this['module'])
                 log('  round %d: empty %.2f s, listing %.2f s, module %.2f s (in batches %.2f s), role %.2f s (%.2fx), '
-                    'hosts %.2f s (%.2fx), role in one batch %.2f s (%.2fx)'
+                    'hosts %.2f s (%.2fx), role in one batch %.2f s (%.2fx), batches as module processes %.2f s (%.2fx)'
                     % (rnd + 1, this['empty'], this['listing'], this['module'], this['module_batches'], this['role'],
                        d['ratio']['role'][-1], this['hosts'], d['ratio']['hosts'][-1], this['one_batch'],
-                       d['ratio']['one_batch'][-1])
+                       d['ratio']['one_batch'][-1], this['module_process'], d['ratio']['module_process'][-1])
                     + (', before %.2f s (%.2fx)' % (this['baseline'], d['ratio']['baseline'][-1]) if baseline else ''))
         self.ctx.report['role'] = d
         self.print_tables(d)
@@ -236,6 +240,8 @@ class RoleSection:
                  ratio(d['ratio']['hosts'])],
                 ['role, fleet_refresh_instances, one batch of %d' % n, d['wall']['one_batch'].fmt(),
                  ratio(d['ratio']['one_batch'])],
+                ['role, fleet_refresh_instances, fleet_refresh_in_process: false (a module process per batch)',
+                 d['wall']['module_process'].fmt(), ratio(d['ratio']['module_process'])],
                 ['role, fleet_refresh_instances / module fleet form in %d tasks' % batches, '',
                  ratio(d['ratio']['beyond_batches'])]]
         if d['wall']['baseline']:

@@ -2,12 +2,19 @@
 # Copyright: apigw.router contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# Finds O(src) on the controller the way ansible.builtin.copy does (see plugin_utils/_source_action.py).
+# Finds O(src) on the controller the way ansible.builtin.copy does (see plugin_utils/_source_action.py),
+# and runs the fleet_refresh role's batches in the controller's process (see plugin_utils/_in_process.py).
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.utils.display import Display
+
+from ansible_collections.apigw.router.plugins.plugin_utils import _in_process
 from ansible_collections.apigw.router.plugins.plugin_utils._source_action import SourceFileAction
+
+display = Display()
 
 
 class ActionModule(SourceFileAction):
@@ -15,3 +22,28 @@ class ActionModule(SourceFileAction):
     def uses_src(self, args):
         # Only the etcd mode reads a source; the api mode rejects src with its own message.
         return args.get('mode') == 'etcd'
+
+    def execute(self, args, task_vars, wrap_async):
+        if boolean(self._templar.template(task_vars.get(_in_process.IN_PROCESS_VAR, False)), strict=False):
+            checked = self._in_process_params(args, task_vars)
+            if checked is not None:
+                environment = {}
+                self._compute_environment_string(environment)
+                return _in_process.refresh(checked[0], checked[1], self._task.check_mode, self._task.diff,
+                                           dict((str(k), str(v)) for k, v in environment.items()))
+        return super(ActionModule, self).execute(args, task_vars, wrap_async)
+
+    def _in_process_params(self, args, task_vars):
+        """The checked parameters and secrets when this refresh may run in this process, else None."""
+        interpreter = task_vars.get('ansible_python_interpreter')
+        if interpreter is not None:
+            interpreter = self._templar.template(interpreter)
+        why = _in_process.why_not(args, self._connection.transport, self._play_context.become,
+                                  self._task.async_val, interpreter)
+        checked = None if why else _in_process.validated(args)
+        if why is None and checked is None:
+            why = 'the module checks these arguments itself'
+        display.vvv('apigw_router_refresh: %s' % ('runs in the controller\'s process' if why is None else
+                                                  'runs as a module process: %s' % why),
+                    host=task_vars.get('inventory_hostname'))
+        return checked

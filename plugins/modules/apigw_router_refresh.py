@@ -415,13 +415,7 @@ from ansible_collections.apigw.router.plugins.module_utils.common._module import
 
 
 def main():
-    module = ApigwRouterModule(
-        spec.TARGET, spec.APIG_CONNECTION, spec.ETCD_CONNECTION, spec.SOURCE, spec.API_REFRESH, spec.ETCD_SYNC,
-        spec.SCOPE,
-        dict(mode=dict(type='str', default='api', choices=['api', 'etcd'])),
-        mutually_exclusive=spec.TARGET_MUTUALLY_EXCLUSIVE + spec.SOURCE_MUTUALLY_EXCLUSIVE,
-        required_one_of=spec.TARGET_REQUIRED_ONE_OF,
-    )
+    module = ApigwRouterModule(*spec.REFRESH_OPTIONS, **spec.REFRESH_CONSTRAINTS)
     # Only the chosen mode's run is imported: AnsiballZ ships both, and compiles what is imported on every run.
     if module.params['mode'] == 'etcd':
         from ansible_collections.apigw.router.plugins.module_utils.runs._etcd_mode import run_etcd_sync as run

@@ -65,8 +65,7 @@ class SourceFileAction(ActionBase):
                     else:
                         # Under the name found: the module tells JSON from YAML by its extension.
                         args['src'] = self._transfer_source(plain, os.path.basename(found))
-            result = merge_hash(result, self._execute_module(module_args=args, task_vars=task_vars,
-                                                             wrap_async=wrap_async))
+            result = merge_hash(result, self.execute(args, task_vars, wrap_async))
         except AnsibleFileNotFound as exc:
             result.update(failed=True, msg=self._not_found_message(src, exc))
         except _VaultError as exc:
@@ -78,6 +77,10 @@ class SourceFileAction(ActionBase):
                 # The async wrapper removes the directory itself when the module is done.
                 self._remove_tmp_path(self._connection._shell.tmpdir)
         return result
+
+    def execute(self, args, task_vars, wrap_async):
+        """The module's result for ``args`` (subclasses may run it otherwise)."""
+        return self._execute_module(module_args=args, task_vars=task_vars, wrap_async=wrap_async)
 
     def _find_on_controller(self, src):
         """The controller's path of ``src``, or None for an absolute path the controller lacks."""

@@ -327,6 +327,46 @@ def test_role_batches_summary_and_reports(ansible, sim, log, tmp_path):
     assert_no_secret(ansible, sim, reports)
 
 
+def _comparable(results):
+    """The per-instance results without what differs between two runs of one fleet (timings)."""
+    return [{k: re.sub(r"request_id [0-9a-f]+", "request_id -", v) if k == "msg" else v
+             for k, v in r.items() if k not in ("elapsed", "duration", "request_id")} for r in results]
+
+
+def test_role_batches_run_in_process_with_the_modules_own_results(ansible, sim, log, tmp_path):
+    """The role's batches run in the controller's process: no module process starts for them (-vvv
+    shows no AnsiballZ of the module), and everything they return, report and send is what the
+    module process returns, reports and sends for the same fleet."""
+    runs, reports = {}, {}
+    for in_process in (True, False):
+        reports[in_process] = tmp_path / ("reports-%s" % in_process)
+        play = role_play(sim, fleet_refresh_batch_size=150, fleet_refresh_max_fail_percentage=100,
+                         fleet_refresh_report_dir=str(reports[in_process]), fleet_refresh_in_process=in_process)
+        runs[in_process] = ansible.run([play], extra_vars={"apig_token": TOKEN}, verbosity=3).assert_success()
+        assert puts_per_instance(log()) == expected_puts(FLEET)  # out of band: each instance refreshed
+        sim.reset(faults="config")  # a fresh log, and the flaky instances fail once again
+    here, module = runs[True], runs[False]
+    assert here.stdout.count("apigw_router_refresh: runs in the controller's process") == 2
+    assert "AnsiballZ_apigw_router_refresh" not in here.stdout
+    assert "AnsiballZ_apigw_router_refresh" in module.stdout  # the check can fail: -vvv names the module's file
+    assert "runs in the controller's process" not in module.stdout
+    calls = {k: run.tasks(action=REFRESH) for k, run in runs.items()}
+    assert [c.task for c in calls[True]] == [c.task for c in calls[False]] == [
+        ROLE_TASK + "Refresh batch 1/2", ROLE_TASK + "Refresh batch 2/2"]
+    for batch_here, batch_module in zip(calls[True], calls[False]):
+        assert _comparable(batch_here["results"]) == _comparable(batch_module["results"])
+        assert batch_here["summary"] == batch_module["summary"]
+        assert batch_here["invocation"] == batch_module["invocation"]  # the token masked alike
+        assert batch_here.changed == batch_module.changed and not batch_here.failed
+    assert progress_lines(here) == progress_lines(module) == batch_progress([FLEET[0:150], FLEET[150:300]])
+    assert summary_fact(here) == summary_fact(module)
+    report_here, _suite = read_reports(reports[True])
+    report_module, _suite = read_reports(reports[False])
+    assert _comparable(report_here["results"]) == _comparable(report_module["results"])
+    assert report_here["summary"] == report_module["summary"]
+    assert_no_secret(ansible, sim, reports[True], reports[False])
+
+
 def test_role_stops_early_once_the_threshold_is_exceeded(ansible, sim, log, tmp_path):
     reports = tmp_path / "reports"
     # default threshold 0: the first batch already has two failures, so no further batch starts

@@ -149,3 +149,12 @@ def ignored(*names):
         option = GROUP[name]
         spec[name] = dict((key, option[key]) for key in ('type', 'elements', 'no_log') if key in option)
     return spec
+
+
+# apigw_router_refresh's options and their constraints, in one place for its module and for its
+# action plugin, which runs the fleet_refresh role's batches in the controller's process
+# (plugin_utils/_in_process.py) and checks the arguments as the module would.
+REFRESH_OPTIONS = (TARGET, APIG_CONNECTION, ETCD_CONNECTION, SOURCE, API_REFRESH, ETCD_SYNC, SCOPE,
+                   dict(mode=dict(type='str', default='api', choices=['api', 'etcd'])))
+REFRESH_CONSTRAINTS = dict(mutually_exclusive=TARGET_MUTUALLY_EXCLUSIVE + SOURCE_MUTUALLY_EXCLUSIVE,
+                           required_one_of=TARGET_REQUIRED_ONE_OF)

@@ -45,32 +45,42 @@ class ApigwRouterModule(object):
         """Run ``run(params, check_mode, diff, warn)`` and exit the module: the entry point, where
         an exception from outside the per-instance work becomes the module's failure."""
         module = self._module
-        for warning in plaintext_password_warnings(self.params, etcd=self.params.get("mode") in (None, "etcd")):
-            self.warn(warning)
-        ending = self._fleet_invocation()
-        try:
-            result = run(self.params, module.check_mode, module._diff, self.warn)
-        except MissingLibraryError as exc:
-            module.fail_json(msg=missing_required_lib(exc.library, reason=exc.reason), exception=exc.exception_text,
-                             **ending)
-        except Exception:  # pylint: disable=broad-except
-            module.fail_json(**dict(failure(), **ending))
-        result.update(ending)
+        result = run_to_result(run, self.params, module.check_mode, module._diff, self.warn)
         if result.get("failed"):
             module.fail_json(**result)
         module.exit_json(**result)
 
-    def _fleet_invocation(self):
-        """With ``instances``: Ansible's ``invocation`` (the module's arguments, returned with every
-        result), but each item with only the suboptions it sets.
 
-        The argspec fills each unset suboption of every item with null, so that for a fleet most of
-        what the module returns would be those nulls, and the controller parses, copies and scans the
-        whole result once per task. Secrets are still masked by AnsibleModule, as in its own.
-        """
-        if not self.params.get("instances"):
-            return {}
-        module_args = dict(self.params)
-        module_args["instances"] = [dict((name, value) for name, value in item.items() if value is not None)
-                                    for item in self.params["instances"]]
-        return {"invocation": {"module_args": module_args}}
+def run_to_result(run, params, check_mode, diff, warn):
+    """The module's result of ``run(params, check_mode, diff, warn)`` on validated ``params``,
+    with ``failed`` set when it failed: an exception from outside the per-instance work
+    becomes the failure. Without AnsibleModule, so that the refresh action can also run it in
+    the controller's process (plugin_utils/_in_process.py); masking secrets is the caller's."""
+    for warning in plaintext_password_warnings(params, etcd=params.get("mode") in (None, "etcd")):
+        warn(warning)
+    ending = fleet_invocation(params)
+    try:
+        result = run(params, check_mode, diff, warn)
+    except MissingLibraryError as exc:
+        return dict(failed=True, msg=missing_required_lib(exc.library, reason=exc.reason),
+                    exception=exc.exception_text, **ending)
+    except Exception:  # pylint: disable=broad-except
+        return dict(failure(), **ending)
+    result.update(ending)
+    return result
+
+
+def fleet_invocation(params):
+    """With ``instances``: Ansible's ``invocation`` (the module's arguments, returned with every
+    result), but each item with only the suboptions it sets.
+
+    The argspec fills each unset suboption of every item with null, so that for a fleet most of
+    what the module returns would be those nulls, and the controller parses, copies and scans the
+    whole result once per task. Secrets are still masked by AnsibleModule, as in its own.
+    """
+    if not params.get("instances"):
+        return {}
+    module_args = dict(params)
+    module_args["instances"] = [dict((name, value) for name, value in item.items() if value is not None)
+                                for item in params["instances"]]
+    return {"invocation": {"module_args": module_args}}
