@@ -8,6 +8,8 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
+
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.utils.display import Display
 
@@ -18,7 +20,8 @@ display = Display()
 
 # The strategy reads this plugin's class in the controller's main process, before it forks each
 # task's worker: what is imported here, every worker that runs a batch in process has for free
-# (about 0.07 s each: requests and the management API client). Not importable: no batch runs here.
+# (about 0.025 s: the management API client; requests itself is imported by the first request, in
+# the worker). Not importable: no batch runs here.
 try:
     from ansible_collections.apigw.router.plugins.module_utils.runs import _api_mode  # noqa: F401 pylint: disable=unused-import
 except ImportError:
@@ -33,25 +36,33 @@ class ActionModule(SourceFileAction):
 
     def execute(self, args, task_vars, wrap_async):
         if boolean(self._templar.template(task_vars.get(_in_process.IN_PROCESS_VAR, False)), strict=False):
-            checked = self._in_process_params(args, task_vars)
+            environment = {}
+            self._compute_environment_string(environment)
+            environment = dict((str(k), str(v)) for k, v in environment.items())
+            checked = self._in_process_params(args, task_vars, environment)
             if checked is not None:
-                environment = {}
-                self._compute_environment_string(environment)
-                return _in_process.refresh(checked[0], checked[1], self._task.check_mode, self._task.diff,
-                                           dict((str(k), str(v)) for k, v in environment.items()))
+                return _in_process.refresh(checked[0], checked[1], self._task.check_mode, self._task.diff)
         return super(ActionModule, self).execute(args, task_vars, wrap_async)
 
-    def _in_process_params(self, args, task_vars):
+    def _in_process_params(self, args, task_vars, environment):
         """The checked parameters and secrets when this refresh may run in this process, else None."""
-        interpreter = task_vars.get('ansible_python_interpreter')
+        host_vars = task_vars
+        if self._task.delegate_to:  # the delegated host's interpreter, as the module would use
+            host_vars = (task_vars.get('ansible_delegated_vars') or {}).get(self._task.delegate_to) or {}
+        interpreter = host_vars.get('ansible_python_interpreter')
         if interpreter is not None:
             interpreter = self._templar.template(interpreter)
         why = _in_process.why_not(args, self._connection.transport, self._play_context.become,
-                                  self._task.async_val, interpreter)
-        checked = None if why else _in_process.validated(args)
-        if why is None and checked is None:
-            why = 'the module checks these arguments itself'
+                                  self._task.async_val, interpreter, environment)
+        checked = None
+        if why is None:
+            # The task's environment, as a module process has it when its options are checked (their
+            # environment variable fallbacks). This worker ends with the task: its environment is its own.
+            os.environ.update(environment)
+            checked = _in_process.validated(args)
+            if checked is None:
+                why = 'the module checks these arguments itself'
         display.vvv('apigw_router_refresh: %s' % ('runs in the controller\'s process' if why is None else
                                                   'runs as a module process: %s' % why),
-                    host=task_vars.get('inventory_hostname'))
+                    host=self._task.delegate_to or task_vars.get('inventory_hostname'))
         return checked

@@ -18,8 +18,8 @@ masking of secrets, without that process.
 Only where the two cannot differ: the role asks for it (the task variable IN_PROCESS_VAR,
 from ``fleet_refresh_in_process``), API mode (etcd mode reads a ``src`` and holds gRPC
 channels, which are the module's), a local connection without ``become`` or ``async``, the
-host's Python the controller's own (``ansible_python_interpreter`` unset, ``auto``, or the
-same file), ``requests`` importable there, and arguments that the module would accept
+host's Python the controller's own (``ansible_python_interpreter`` naming the same file, as
+the implicit localhost's does), ``requests`` importable there, and arguments that the module would accept
 without a warning. Otherwise the module runs as usual; ``-vvv`` says why.
 """
 
@@ -44,9 +44,12 @@ from ansible_collections.apigw.router.plugins.module_utils.common._secrets impor
 IN_PROCESS_VAR = '_apigw_router_in_process'
 
 
-def why_not(args, transport, become, async_val, interpreter, controller_python=sys.executable, has_requests=None):
+def why_not(args, transport, become, async_val, interpreter, environment=None, controller_python=sys.executable,
+            has_requests=None):
     """Why the refresh with ``args`` must run as a module process, or None when it may run here.
-    ``interpreter``: the host's ``ansible_python_interpreter``, templated (None when unset)."""
+    ``interpreter``: the host's ``ansible_python_interpreter``, templated (None when unset: then
+    the module's Python is the configured or discovered one, not necessarily the controller's);
+    ``environment``: the task's ``environment``."""
     if args.get('mode', 'api') != 'api':
         return 'mode %s runs as a module' % args.get('mode')
     if transport != 'local':
@@ -55,19 +58,21 @@ def why_not(args, transport, become, async_val, interpreter, controller_python=s
         return 'become is set'
     if async_val:
         return 'async is set'
-    if interpreter and not str(interpreter).startswith('auto') and not _same_file(interpreter, controller_python):
+    # The same file by name, not by resolving links: a virtualenv's python links to its base
+    # interpreter, which has other packages.
+    if interpreter is None or _normal(interpreter) != _normal(controller_python):
         return "the host's ansible_python_interpreter is %s, not the controller's %s" % (
-            interpreter, controller_python)
+            interpreter or 'not set', controller_python)
+    started = sorted(k for k in (environment or {}) if k.startswith(('PYTHON', 'LD_')))
+    if started:
+        return 'the task environment sets %s, which only a new process takes' % ', '.join(started)
     if not (find_spec('requests') is not None if has_requests is None else has_requests):
         return "the controller's Python has no requests"
     return None
 
 
-def _same_file(one, other):
-    try:
-        return os.path.samefile(one, other)
-    except OSError:
-        return False
+def _normal(path):
+    return os.path.normpath(os.path.abspath(os.path.expanduser(str(path))))
 
 
 def validated(args):
@@ -82,18 +87,19 @@ def validated(args):
     return params, set(result._no_log_values) | set(hidden_values(params))  # pylint: disable=protected-access
 
 
-def refresh(params, no_log_values, check_mode, diff, environment):
+def refresh(params, no_log_values, check_mode, diff):
     """The result the module would return for ``params``: failures as ``failed``, warnings as
-    ``warnings``, secrets masked, and JSON types only (as parsed from a module's output).
-    ``environment``: the task's ``environment``, which the module's process would have had.
-    Runs in the task's worker process, which ends with the task: its environment is its own."""
+    ``warnings``, secrets masked, and JSON types only (as parsed from a module's output)."""
     # Imported here: only a run in this process pays for requests and the HTTP client.
     from ansible_collections.apigw.router.plugins.module_utils.runs._api_mode import run_api_refresh
 
-    os.environ.update(environment)
     warnings = []
     result = run_to_result(run_api_refresh, params, check_mode, diff, warnings.append)
     result.setdefault('invocation', {'module_args': params})
     if warnings:
         result['warnings'] = warnings
-    return json.loads(jsonify(remove_values(result, no_log_values)))
+    # As AnsibleModule: top-level true, false and null are kept from masking (changed, failed).
+    preserved = dict((k, v) for k, v in result.items() if v is None or isinstance(v, bool))
+    result = remove_values(result, no_log_values)
+    result.update(preserved)
+    return json.loads(jsonify(result))

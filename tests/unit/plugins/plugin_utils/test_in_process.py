@@ -20,15 +20,15 @@ ARGS = {"instances": [{"instance_id": "i-1"}, {"instance_id": "i-2", "region": "
         "endpoint": "https://apig.example", "project_id": "p" * 32, "auth_token": TOKEN}
 
 
-def why(args=None, transport="local", become=False, async_val=0, interpreter=None, has_requests=True):
-    return ip.why_not(dict(ARGS if args is None else args), transport, become, async_val, interpreter,
+def why(args=None, transport="local", become=False, async_val=0, interpreter=sys.executable, environment=None,
+        has_requests=True):
+    return ip.why_not(dict(ARGS if args is None else args), transport, become, async_val, interpreter, environment,
                       controller_python=sys.executable, has_requests=has_requests)
 
 
 def test_a_local_api_refresh_with_the_controllers_python_runs_here():
     assert why() is None
-    assert why(interpreter="auto_silent") is None
-    assert why(interpreter=sys.executable) is None
+    assert why(environment={"HTTPS_PROXY": "http://proxy:3128"}) is None
 
 
 @pytest.mark.parametrize("kwargs, reason", [
@@ -38,6 +38,10 @@ def test_a_local_api_refresh_with_the_controllers_python_runs_here():
     (dict(async_val=30), "async is set"),
     (dict(interpreter="/nonexistent/python3"), "the host's ansible_python_interpreter is /nonexistent/python3"),
     (dict(has_requests=False), "the controller's Python has no requests"),
+    # unset or auto: the module's Python is the configured or discovered one
+    (dict(interpreter=None), "the host's ansible_python_interpreter is not set"),
+    (dict(interpreter="auto_silent"), "the host's ansible_python_interpreter is auto_silent"),
+    (dict(environment={"PYTHONPATH": "/x"}), "the task environment sets PYTHONPATH"),
 ])
 def test_anything_that_could_make_the_run_differ_keeps_the_module_process(kwargs, reason):
     assert why(**kwargs).startswith(reason)
@@ -68,9 +72,8 @@ def test_the_result_is_the_modules_with_secrets_masked(monkeypatch):
                                               "ids": ("a", "b")}],
                 "summary": {"total": 1}}
     monkeypatch.setattr(_api_mode, "run_api_refresh", run)
-    monkeypatch.delenv("APIGW_IN_PROCESS_TEST", raising=False)
     params, secrets = ip.validated(ARGS)
-    result = ip.refresh(params, secrets, True, False, {"APIGW_IN_PROCESS_TEST": "set"})
+    result = ip.refresh(params, secrets, True, False)
     assert result["changed"] is True and "failed" not in result
     assert result["results"][0]["msg"] == "token ******** echoed"
     assert result["results"][0]["ids"] == ["a", "b"]  # JSON types, as parsed from a module's output
@@ -80,8 +83,15 @@ def test_the_result_is_the_modules_with_secrets_masked(monkeypatch):
                                                                 {"instance_id": "i-2", "region": "cn-north-4"}]
     assert result["invocation"]["module_args"]["auth_token"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"  # as AnsibleModule
     assert TOKEN not in repr(result)
-    import os
-    assert os.environ["APIGW_IN_PROCESS_TEST"] == "set"  # the task's environment, as a module process has it
+
+
+def test_true_false_and_null_are_never_masked(monkeypatch):
+    monkeypatch.setattr(_api_mode, "run_api_refresh", lambda params, check_mode, diff, warn: {
+        "changed": True, "failed": False, "state": None, "msg": "Tr-ue"})
+    params, secrets = ip.validated(dict(ARGS, auth_token="ue"))  # a secret inside "True" and "False"
+    result = ip.refresh(params, secrets, False, False)
+    assert (result["changed"], result["failed"], result["state"]) == (True, False, None)
+    assert result["msg"] == "Tr-********"
 
 
 def test_a_failure_is_the_modules_failure(monkeypatch):
@@ -89,7 +99,7 @@ def test_a_failure_is_the_modules_failure(monkeypatch):
         raise ApiError("the management API refused %s" % TOKEN, status=401)
     monkeypatch.setattr(_api_mode, "run_api_refresh", run)
     params, secrets = ip.validated(ARGS)
-    result = ip.refresh(params, secrets, False, False, {})
+    result = ip.refresh(params, secrets, False, False)
     assert result["failed"] is True and result["status"] == 401
     assert result["msg"] == "the management API refused ********"
 
@@ -99,6 +109,6 @@ def test_a_bug_fails_with_its_traceback_but_not_its_text(monkeypatch):
         raise KeyError("Authorization: %s" % TOKEN)
     monkeypatch.setattr(_api_mode, "run_api_refresh", run)
     params, secrets = ip.validated(ARGS)
-    result = ip.refresh(params, secrets, False, False, {})
+    result = ip.refresh(params, secrets, False, False)
     assert result["failed"] is True and "KeyError" in result["msg"]
     assert TOKEN not in repr(result)
