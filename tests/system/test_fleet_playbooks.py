@@ -367,6 +367,41 @@ def test_role_batches_run_in_process_with_the_modules_own_results(ansible, sim, 
     assert_no_secret(ansible, sim, reports[True], reports[False])
 
 
+def test_role_in_process_reads_a_token_given_only_in_the_environment_and_never_shows_it(ansible, sim, log, tmp_path):
+    """The token only in the play's environment (HUAWEICLOUD_AUTH_TOKEN): in process, the option's
+    environment fallback reads it as the module process would (the simulator refuses any other
+    token with 401), and neither its results, progress, reports nor -vvv lines show it."""
+    options = {k: v for k, v in connection(sim).items() if k != "auth_token"}
+    instances = FLEET[:60]  # ghost-050 among them: one failure, with the token's request
+    for verbosity in (3, 0):
+        reports = tmp_path / ("reports-%d" % verbosity)
+        play = role_play(sim, instances=instances, options=options, fleet_refresh_batch_size=30,
+                         fleet_refresh_max_fail_percentage=100, fleet_refresh_report_dir=str(reports))
+        play["environment"] = {"HUAWEICLOUD_AUTH_TOKEN": "{{ apig_token }}"}
+        run = ansible.run([play], extra_vars={"apig_token": TOKEN}, verbosity=verbosity,
+                          env={"HUAWEICLOUD_AUTH_TOKEN": None}).assert_success()
+        assert puts_per_instance(log()) == expected_puts(instances)  # out of band: accepted, so the token arrived
+        assert progress_lines(run) == batch_progress([instances[:30], instances[30:]])
+        assert summary_fact(run)["failed_instances"] == [i for i in FAILED if i in instances]
+        assert TOKEN not in sim.log_text()
+        sim.reset(faults="config")
+        for name in os.listdir(str(reports)):
+            assert TOKEN not in (reports / name).read_text(encoding="utf-8"), name
+        leaks = [p.name for p in ansible.find_in_captures(TOKEN) if p.parent == run.run_dir]
+        if not verbosity:
+            assert leaks == []
+            continue
+        assert run.stdout.count("apigw_router_refresh: runs in the controller's process") == 2
+        assert "AnsiballZ_apigw_router_refresh" not in run.stdout
+        # At -vvv Ansible itself prints a task's environment in the command lines of the modules it
+        # starts (here the role's report tasks): that is Ansible's, and the role's README says so.
+        # Nothing else may show it.
+        assert leaks == ["stdout.txt"]
+        shown = [line for line in run.stdout.splitlines() if TOKEN in line]
+        assert all(line.startswith("<localhost> EXEC /bin/sh -c 'HUAWEICLOUD_AUTH_TOKEN=")
+                   and "AnsiballZ_apigw_router_refresh" not in line for line in shown), shown
+
+
 def test_role_stops_early_once_the_threshold_is_exceeded(ansible, sim, log, tmp_path):
     reports = tmp_path / "reports"
     # default threshold 0: the first batch already has two failures, so no further batch starts
