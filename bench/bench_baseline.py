@@ -4,7 +4,7 @@
 
 """Section ``baseline``: the same playbooks against two versions of the collection, in one run.
 
-``--baseline REF`` (a commit, tag or branch; default the 0.1.0 commit) is installed from git by
+``--baseline REF`` (a commit, tag or branch; default the last release) is installed from git by
 ``common.collection_at`` (once per commit: a later run reuses it). The current version is
 this run's copy of ``build/collections`` (what ``hack/bootstrap.sh`` installed from the
 work tree). Both run the same scenarios on the same etcd and simulator, interleaved in every
@@ -27,20 +27,21 @@ from collections import OrderedDict
 import datagen
 from apigw_support.simulator import Simulator
 from bench_fleet import simulator_config
-from common import (INSTANCE, MODULE, PROJECT, STAT, TOKEN, BenchError, Series, collection_at, etcd_server,
-                    key_count, log, render, wipe)
+from common import (INSTANCE, LAST_RELEASE, LAST_RELEASE_REF, MODULE, PROJECT, STAT, TOKEN, BenchError, Series,
+                    collection_at, etcd_server, key_count, log, render, wipe)
 
 SECTION = 'baseline'
 HELP = 'the same playbooks against a baseline version (--baseline REF) and the current one, side by side'
 DEFAULT = False
 ORDER = 30
 
-BASELINE_REF = '86532b0'  # 0.1.0
+BASELINE_REF = LAST_RELEASE_REF
 
 
 def add_arguments(parser):
     parser.add_argument('--baseline', default=BASELINE_REF, metavar='REF',
-                        help='git commit, tag or branch of the baseline version (default: 0.1.0)')
+                        help='git commit, tag or branch of the baseline version (default: %s, the last release)'
+                        % LAST_RELEASE)
     parser.add_argument('--baseline-scenarios', default='etcd,fleet',
                         help='comma-separated: etcd (sync cold and no-op per size and library), fleet')
     parser.add_argument('--baseline-only-build', action='store_true',

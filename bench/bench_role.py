@@ -12,8 +12,9 @@ same plugin source (the inventory listing alone), the role with the whole fleet 
 the module's fleet form split into one task per batch of the role's default size: each batch is
 one module run, and Ansible's cost of a module run (``ping`` minus the empty playbook) is paid
 once per batch, so that split is the floor of the role at its default batch size, whatever the
-role does around its batches. The simulator answers at once (0 ms),
-so what is measured is Ansible and the collection, not the network. Every run is checked out
+role does around its batches. The simulator answers at once (0 ms, where the targets are set),
+so what is measured is Ansible and the collection, not the network; ``--role-latency-ms`` delays
+each refresh to see the same runs against a fleet that takes time to answer. Every run is checked out
 of band: exactly one answered refresh PUT per instance.
 
 Ratios are taken per round (each run against the module run of the same round), so that the
@@ -51,6 +52,8 @@ T_HOSTS_VS_MODULE = 1.5  # inventory + role within 1.5x of the module's fleet fo
 def add_arguments(parser):
     parser.add_argument('--role-instances', type=int, default=1000, help='section role: instances of the fleet')
     parser.add_argument('--role-rounds', type=int, default=5, help='section role: interleaved rounds')
+    parser.add_argument('--role-latency-ms', type=int, default=0, metavar='MS',
+                        help='section role: the simulator delays each refresh by this much (the targets are at 0 ms)')
     parser.add_argument('--role-baseline', default='', metavar='REF',
                         help='section role: also run the role (fleet_refresh_instances) of this git ref in every round')
 
@@ -58,14 +61,16 @@ def add_arguments(parser):
 def check_arguments(args):
     if args.role_instances < 1 or args.role_rounds < 1:
         return '--role-instances and --role-rounds must be positive'
+    if args.role_latency_ms < 0:
+        return '--role-latency-ms must not be negative'
     return None
 
 
-def simulator_config(instances):
-    """One project of ``instances`` generated instances, answering at once."""
+def simulator_config(instances, latency_ms=0):
+    """One project of ``instances`` generated instances, answering at once or after ``latency_ms``."""
     return {'settings': {'refresh': {'working_polls': 0, 'working_seconds': 0}},
             'projects': [{'id': PROJECT, 'name': REGION,
-                          'generate_instances': {'count': instances, 'seed': 7}}],
+                          'generate_instances': {'count': instances, 'seed': 7, 'latency_ms': latency_ms}}],
             'credentials': {'tokens': [{'name': 'bench', 'token': TOKEN, 'roles': ['op_svc_apig']}]}}
 
 
@@ -153,15 +158,16 @@ class RoleSection:
         if self.args.role_baseline:
             commit, baseline = collection_at(self.args.role_baseline)
             log('role: the role of %s (%s) runs beside the current one' % (self.args.role_baseline, commit[:12]))
-        d = OrderedDict(instances=n, rounds=rounds, baseline=self.args.role_baseline, empty=Series(), ping=Series(),
+        d = OrderedDict(instances=n, rounds=rounds, latency_ms=self.args.role_latency_ms, baseline=self.args.role_baseline,
+                        empty=Series(), ping=Series(),
                         listing=Series(),
                         wall=OrderedDict((k, Series()) for k in (
                             'module', 'module_batches', 'role', 'hosts', 'one_batch', 'module_process', 'baseline')),
                         ratio=OrderedDict((k, Series()) for k in (
                             'module_batches', 'role', 'hosts', 'hosts_budget', 'one_batch', 'beyond_batches',
                             'module_process', 'baseline')))
-        log('role: simulator with %d instances at 0 ms' % n)
-        with Simulator(simulator_config(n), workdir=self.ctx.workdir / 'sim-role', startup_timeout=120) as sim:
+        log('role: simulator with %d instances at %d ms' % (n, self.args.role_latency_ms))
+        with Simulator(simulator_config(n, self.args.role_latency_ms), workdir=self.ctx.workdir / 'sim-role', startup_timeout=120) as sim:
             source = self.ctx.workdir / 'role.apig_instances.yml'
             source.write_text(yaml.safe_dump({
                 'plugin': 'apigw.router.apig_instances', 'auth_token': TOKEN, 'statuses': ['all'],
@@ -226,8 +232,8 @@ class RoleSection:
     def print_tables(self, d):
         n = d['instances']
         batches = -(-n // DEFAULT_BATCH_SIZE)
-        print('\n== Section role: %d instances, simulator at 0 ms, token auth, mode api; %d interleaved round(s); '
-              '%s (min-max) per figure, ratios per round' % (n, d['rounds'], STAT['name']))
+        print('\n== Section role: %d instances, simulator at %d ms, token auth, mode api; %d interleaved round(s); '
+              '%s (min-max) per figure, ratios per round' % (n, d.get('latency_ms', 0), d['rounds'], STAT['name']))
         rows = [['empty playbook', d['empty'].fmt(), ''],
                 ['ping playbook (one module run)', d['ping'].fmt(), ''],
                 ['ansible-inventory --list (the plugin, %d instances)' % n, d['listing'].fmt(), ''],

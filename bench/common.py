@@ -31,6 +31,8 @@ import ansible
 REPO = Path(__file__).resolve().parents[1]
 BENCH_DIR = Path(__file__).resolve().parent
 BASELINE_DIR = REPO / 'build' / 'baseline'
+# The last release, what the report sets the current tree against: 0.2.0 is this commit on main.
+LAST_RELEASE, LAST_RELEASE_REF = '0.2.0', '6282515'
 if str(REPO / 'tests' / 'support') not in sys.path:
     sys.path.insert(0, str(REPO / 'tests' / 'support'))
 

@@ -30,14 +30,15 @@ import sys
 import time
 from pathlib import Path
 
-from common import BENCH_DIR, LIBRARIES, REPO, STAT, BenchError, Context, int_list, jsonable, render
+from common import BENCH_DIR, LAST_RELEASE_REF, LIBRARIES, REPO, STAT, BenchError, Context, int_list, jsonable, render
 
 SHARED_QUICK = {'sizes': [1000], 'repeat': 1, 'concurrency': [16]}
-# --report: the before/after tables of the performance targets, in one run (best of 2).
+# --report: the before/after tables of the performance targets, in one run (best of 2), against the
+# last release (the baseline section's default, and the role's baseline here).
 REPORT_SECTIONS = 'etcd,fleet,role,baseline,engine,inventory,records'
 REPORT = {'sizes': [10000, 50000], 'repeat': 2, 'stat': 'best', 'concurrency': [16],
           'per_key_max': 0, 'per_key_subset': 500, 'no_profile': True, 'uri_instances': 50,
-          'host_instances': 50, 'forks': [16]}
+          'host_instances': 50, 'forks': [16], 'role_baseline': LAST_RELEASE_REF}
 REPORT_FILE = REPO / 'build' / 'bench' / 'report.md'
 
 

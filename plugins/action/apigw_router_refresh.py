@@ -22,9 +22,8 @@ display = Display()
 # The strategy reads this plugin's class in the controller's main process, before it forks each
 # task's worker: what is imported here, every worker that runs a batch in process has for free.
 # That is the management API client and requests (with the TLS context requests builds when it
-# is imported): about 0.1 s once per playbook that uses this action, against 0.17 s that every
-# in-process batch of the fleet_refresh role would otherwise pay in its own worker. Without
-# requests on the controller nothing runs in process, and nothing is imported.
+# is imported): about 0.07 s once per playbook that uses this action, which every in-process
+# batch of the fleet_refresh role would otherwise pay again in its own worker (docs/BENCHMARK.md).
 try:
     from ansible_collections.apigw.router.plugins.module_utils.apig import _http_client
     from ansible_collections.apigw.router.plugins.module_utils.runs import _api_mode  # noqa: F401 pylint: disable=unused-import
@@ -35,8 +34,11 @@ if _http_client is not None:
         with warnings.catch_warnings():  # e.g. requests's dependency warning with OS packages: a module's is not shown either
             warnings.simplefilter('ignore')
             _http_client._import_requests()  # pylint: disable=protected-access
-    except _http_client.MissingLibraryError:
-        pass  # a batch then runs as a module process (plugin_utils/_in_process.py says why)
+    except Exception:  # pylint: disable=broad-except
+        # No requests (a batch then runs as a module process, see plugin_utils/_in_process.py),
+        # or one that fails to import, as mismatched OS packages can: that must not stop this
+        # plugin from loading; the run that needs requests meets the error again and reports it.
+        pass
 
 
 class ActionModule(SourceFileAction):
