@@ -9,7 +9,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import warnings
 
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.utils.display import Display
@@ -20,25 +19,15 @@ from ansible_collections.apigw.router.plugins.plugin_utils._source_action import
 display = Display()
 
 # The strategy reads this plugin's class in the controller's main process, before it forks each
-# task's worker: what is imported here, every worker that runs a batch in process has for free.
-# That is the management API client and requests (with the TLS context requests builds when it
-# is imported): about 0.07 s once per playbook that uses this action, which every in-process
-# batch of the fleet_refresh role would otherwise pay again in its own worker (docs/BENCHMARK.md).
+# task's worker: what is imported here, every worker that runs a batch in process has for free
+# (about 0.025 s: the management API client). requests is not: importing it here (0.07 to 0.09 s)
+# would save each in-process batch its own import, but every playbook that uses this module would
+# pay it, an etcd sync or a module process elsewhere included (docs/BENCHMARK.md weighs the two).
+# Not importable: no batch runs here.
 try:
-    from ansible_collections.apigw.router.plugins.module_utils.apig import _http_client
     from ansible_collections.apigw.router.plugins.module_utils.runs import _api_mode  # noqa: F401 pylint: disable=unused-import
 except ImportError:
-    _http_client = None
-if _http_client is not None:
-    try:
-        with warnings.catch_warnings():  # e.g. requests's dependency warning with OS packages: a module's is not shown either
-            warnings.simplefilter('ignore')
-            _http_client._import_requests()  # pylint: disable=protected-access
-    except Exception:  # pylint: disable=broad-except
-        # No requests (a batch then runs as a module process, see plugin_utils/_in_process.py),
-        # or one that fails to import, as mismatched OS packages can: that must not stop this
-        # plugin from loading; the run that needs requests meets the error again and reports it.
-        pass
+    pass
 
 
 class ActionModule(SourceFileAction):
