@@ -19,8 +19,8 @@ Only where the two cannot differ: the role asks for it (the task variable IN_PRO
 from ``fleet_refresh_in_process``), API mode (etcd mode reads a ``src`` and holds gRPC
 channels, which are the module's), a local connection without ``become`` or ``async``, the
 host's Python the controller's own (``ansible_python_interpreter`` naming the same file, as
-the implicit localhost's does), ``requests`` importable there, and arguments that the module would accept
-without a warning. Otherwise the module runs as usual; ``-vvv`` says why.
+the implicit localhost's does), ``requests`` importable there, and arguments that the module
+would accept without a warning. Otherwise the module runs as usual; ``-vvv`` says why.
 """
 
 from __future__ import absolute_import, division, print_function
