@@ -14,6 +14,7 @@ proven in a subprocess (test_etcd3_library_in_subprocess).
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import base64
 import json
 import os
 import subprocess
@@ -82,27 +83,41 @@ def expected_state(instance, desired):
 
 
 class Interfering:
-    """Wraps an EtcdClient; ``before_txn(n, ops)`` runs before the n-th (1-based) txn."""
+    """Wraps an EtcdClient; ``before_txn(n, ops)`` runs before the n-th (1-based) txn. A sync
+    sends some transactions from several threads at once (etcd/_pipeline.py): n counts the
+    order in which they were started."""
 
     def __init__(self, client, before_txn):
         self._client = client
         self._before = before_txn
+        self._counting = threading.Lock()
         self.txns = 0
         self.conflicts = 0
         self.revisions = []
+        self.at_once = self.most_at_once = 0  # transactions being sent at the same moment
 
     def __getattr__(self, name):
         return getattr(self._client, name)
 
     def txn(self, ops, lock=None):
-        self.txns += 1
-        self._before(self.txns, ops)
+        with self._counting:
+            self.txns += 1
+            n = self.txns
+        self._before(n, ops)
+        with self._counting:
+            self.at_once += 1
+            self.most_at_once = max(self.most_at_once, self.at_once)
         try:
             rev = self._client.txn(ops, lock=lock)
         except ConflictError:
-            self.conflicts += 1
+            with self._counting:
+                self.conflicts += 1
             raise
-        self.revisions.append((rev, len(ops)))
+        finally:
+            with self._counting:
+                self.at_once -= 1
+        with self._counting:
+            self.revisions.append((rev, len(ops)))
         return rev
 
 
@@ -476,7 +491,9 @@ def _lease_of(etcd, key):
 @pytest.mark.parametrize('then', ['another-sync', 'another-holder'])
 def test_a_sync_that_lost_its_lock_writes_nothing_more(etcd, client, then):
     """What a sync paused past its lease's TTL meets when it wakes up: its lock key gone, and
-    another sync that ran meanwhile (or holds the lock now). Its next transaction is refused."""
+    another sync that ran meanwhile (or holds the lock now). Its next transaction is refused.
+    (One transaction at a time, so that the pause falls between two of them; the same with
+    several in flight: test_a_pipelined_sync_that_lost_its_lock_claims_exactly_what_committed.)"""
     instance = 'lost-%s' % then
     key, prefix = lock_key(PREFIX, instance), routes_prefix(PREFIX, instance)
     seen = {}
@@ -498,7 +515,7 @@ def test_a_sync_that_lost_its_lock_writes_nothing_more(etcd, client, then):
 
     spy = Interfering(client, before)
     with pytest.raises(EtcdError) as err:
-        sync(spy, instance, routes(instance, range(1, 41)), key_prefix=PREFIX, max_txn_ops=10)
+        sync(spy, instance, routes(instance, range(1, 41)), key_prefix=PREFIX, max_txn_ops=10, txns_in_flight=1)
     assert spy.txns == 3 and len(spy.revisions) == 2  # the third was sent, and refused
     assert not isinstance(err.value, ConflictError)  # no re-plan under a lock we do not hold
     msg = err.value.msg
@@ -520,6 +537,84 @@ def test_a_sync_that_lost_its_lock_writes_nothing_more(etcd, client, then):
         # Our release did not delete the other holder's key.
         assert json.loads(etcd.etcdctl(['get', key, '-w', 'json']))['kvs'][0] == seen['lock']
         etcd.etcdctl(['lease', 'revoke', seen['lease']])
+
+
+def _kvs_at(etcd, prefix, revision):
+    """``{key: (value bytes, mod_revision)}`` under ``prefix`` as etcd held them at ``revision`` (etcdctl)."""
+    out = json.loads(etcd.etcdctl(['get', prefix, '--prefix', '--rev=%d' % revision, '-w', 'json']))
+    return dict((base64.b64decode(kv['key']).decode('utf-8'), (base64.b64decode(kv.get('value', '')),
+                                                               int(kv['mod_revision'])))
+                for kv in out.get('kvs', []))
+
+
+def _slow_first(n, _ops):
+    # The first transaction waits a little, so that the next ones are surely sent meanwhile.
+    if n == 1:
+        time.sleep(0.3)
+
+
+def test_pipelined_writes_keep_routes_before_deletes_and_the_manifest_last(etcd, client):
+    """Several transactions in flight, and still: every route is created or updated before the
+    first one is deleted (or in the same transaction), and the manifest is written with or
+    after the last delete (read out of band, revision by revision, with etcdctl)."""
+    instance = 'pipelined-order'
+    prefix = routes_prefix(PREFIX, instance)
+    sync(client, instance, routes(instance, range(1, 61)), key_prefix=PREFIX)
+    start = etcd.revision()
+    desired = routes(instance, range(31, 121), tag='v2')
+    spy = Interfering(client, _slow_first)
+    result = sync(spy, instance, desired, key_prefix=PREFIX, max_txn_ops=10, txns_in_flight=4)
+    assert spy.most_at_once >= 2, 'the transactions were never in flight together'
+    assert (len(result['created']), len(result['updated']), len(result['deleted'])) == (60, 30, 30)
+    end = etcd.revision()
+    history = dict((r, _kvs_at(etcd, prefix, r)) for r in range(start, end + 1))
+    gone = ['%sapi%05d' % (prefix, i) for i in range(1, 31)]
+    first_delete = min(r for r in history if any(k not in history[r] for k in gone))
+    last_delete = min(r for r in history if all(k not in history[r] for k in gone))
+    # From the first delete on (the transaction that deletes may also write the last routes), every
+    # desired route holds its new value: a router never misses one.
+    for revision in range(first_delete, end + 1):
+        held = history[revision]
+        assert dict((k, held[k][0]) for k in desired if k in held) == desired, revision
+    stored_manifest = etcd.dump_kvs(manifest_key(PREFIX, instance))[manifest_key(PREFIX, instance)]
+    # In the transaction of the last delete or after it, and after every route write.
+    assert stored_manifest[1] >= last_delete
+    assert all(mod <= stored_manifest[1] for _value, mod in history[end].values())
+    assert instance_dump(etcd, instance) == expected_state(instance, desired)
+    assert result['revision'] == stored_manifest[1]
+
+
+def test_a_pipelined_sync_that_lost_its_lock_claims_exactly_what_committed(etcd, client):
+    """The lock's lease is revoked while several transactions are in flight: those sent after it
+    are refused, and the error claims exactly the routes that are in etcd (etcdctl), no more, no
+    fewer. No re-plan; a re-run converges."""
+    instance = 'lost-pipelined'
+    key, prefix = lock_key(PREFIX, instance), routes_prefix(PREFIX, instance)
+    seen = {}
+
+    def before(n, _ops):
+        if n == 1:
+            time.sleep(0.2)
+        if n == 3:
+            etcd.etcdctl(['lease', 'revoke', '%x' % _lease_of(etcd, key)])
+            seen['revoked'] = etcd.revision()
+
+    desired = routes(instance, range(1, 81))
+    spy = Interfering(client, before)
+    with pytest.raises(EtcdError) as err:
+        sync(spy, instance, desired, key_prefix=PREFIX, max_txn_ops=10, txns_in_flight=4)
+    assert not isinstance(err.value, ConflictError)
+    assert err.value.msg.startswith('lost the etcd lock %s in the middle of the sync: ' % key), err.value.msg
+    assert spy.most_at_once >= 2
+    held = etcd.dump_kvs(prefix)
+    assert all(mod < seen['revoked'] for _value, mod in held.values())  # nothing after the revoke
+    details = err.value.details
+    assert details['created'] == sorted(k.rsplit('/', 1)[1] for k in held)
+    assert 0 < len(held) < 80 and manifest_key(PREFIX, instance) not in etcd.dump_kvs(PREFIX + '/' + instance)
+    assert details['revision'] == max(mod for _value, mod in held.values())
+    again = sync(client, instance, desired, key_prefix=PREFIX)
+    assert again['created'] == sorted(set(ids_of(desired)) - set(details['created']))
+    assert instance_dump(etcd, instance) == expected_state(instance, desired)
 
 
 @pytest.mark.parametrize('meanwhile', ['lock-taken', 'same-values-rewritten', 'overwritten-by-a-sync'])
