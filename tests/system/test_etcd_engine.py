@@ -103,11 +103,11 @@ class Interfering:
         with self._counting:
             self.txns += 1
             n = self.txns
-        self._before(n, ops)
-        with self._counting:
+            # Counted from here: a ``before_txn`` that waits keeps its transaction in flight.
             self.at_once += 1
             self.most_at_once = max(self.most_at_once, self.at_once)
         try:
+            self._before(n, ops)
             rev = self._client.txn(ops, lock=lock)
         except ConflictError:
             with self._counting:

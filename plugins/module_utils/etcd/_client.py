@@ -147,6 +147,10 @@ def _rpc_error(exc, grpc):
     return exc
 
 
+# etcd's default --max-txn-ops: a read-only transaction of more gets is refused.
+_MOST_READS_IN_ONE_TXN = 128
+
+
 class EtcdClient:
     """One etcd cluster through one or more endpoints, each with its own connection. An
     operation goes to the endpoint that last answered; on one that is unreachable (or whose
@@ -477,6 +481,11 @@ class EtcdClient:
         """``({key: (value, mod_revision) or None}, lock)`` in one request; ``lock``: the
         ``(value, create_revision)`` of ``lock_key`` (None when absent or not asked)."""
         asked = list(keys) + ([lock_key] if lock_key else [])
+        if len(asked) > _MOST_READS_IN_ONE_TXN:
+            # A full transaction's keys plus the lock key: one read-only transaction of them all
+            # would exceed etcd's --max-txn-ops (INVALID_ARGUMENT). Rare (a conflict, an unknown
+            # outcome): read them one by one, at one revision.
+            return self._read_keys_one_by_one(keys, lock_key)
         replies = self.call('read %d key(s) after a conflict' % len(asked), lambda c: c.get_many(asked))
         found = dict((k, r[:2] if r else None) for k, r in zip(keys, replies))
         lock = replies[-1] if lock_key else None
