@@ -147,8 +147,8 @@ def _rpc_error(exc, grpc):
     return exc
 
 
-# etcd's default --max-txn-ops: a read-only transaction of more gets is refused.
-_MOST_READS_IN_ONE_TXN = 128
+# etcd's default --max-txn-ops: it counts every operation of a transaction, compares and reads too.
+ETCD_MAX_TXN_OPS = 128
 
 
 class EtcdClient:
@@ -481,7 +481,7 @@ class EtcdClient:
         """``({key: (value, mod_revision) or None}, lock)`` in one request; ``lock``: the
         ``(value, create_revision)`` of ``lock_key`` (None when absent or not asked)."""
         asked = list(keys) + ([lock_key] if lock_key else [])
-        if len(asked) > _MOST_READS_IN_ONE_TXN:
+        if len(asked) > ETCD_MAX_TXN_OPS:
             # A full transaction's keys plus the lock key: one read-only transaction of them all
             # would exceed etcd's --max-txn-ops (INVALID_ARGUMENT). Rare (a conflict, an unknown
             # outcome): read them one by one, at one revision.

@@ -46,6 +46,7 @@ from ansible_collections.apigw.router.plugins.module_utils.common._errors import
     EtcdError,
     ValidationError,
 )
+from ansible_collections.apigw.router.plugins.module_utils.etcd._client import ETCD_MAX_TXN_OPS
 from ansible_collections.apigw.router.plugins.module_utils.etcd._pipeline import send_in_order
 from ansible_collections.apigw.router.plugins.module_utils.etcd._planner import Plan
 from ansible_collections.apigw.router.plugins.module_utils.etcd._planner import plan as make_plan
@@ -83,8 +84,6 @@ TXN_BYTES_BUDGET = 1024 * 1024
 # Per-operation overhead estimate: the compare, the operation and the failure-branch read
 # each carry the key, plus a few bytes of framing each.
 _OP_OVERHEAD = 64
-# etcd's default --max-txn-ops.
-ETCD_MAX_TXN_OPS = 128
 # A holder that dies frees the lock within this many seconds (less than lock_timeout's default).
 LOCK_TTL = 15
 READ_PAGE_SIZE = 1000
@@ -489,7 +488,7 @@ class _Sync:
         self.found = found
         return found
 
-    def write(self, lock, max_txn_ops, max_conflict_retries, backup=None, txns_in_flight=1):
+    def write(self, lock, max_txn_ops, max_conflict_retries, backup=None, txns_in_flight=TXNS_IN_FLIGHT):
         """Carry out the plan in guarded transactions under ``lock``; read and plan again on a
         conflict, at most ``max_conflict_retries`` times. An error carries what was applied.
         ``backup``: see sync() and _back_up()."""

@@ -137,3 +137,27 @@ def test_a_transaction_applied_by_an_etcd_over_its_quota_is_recognised_from_rang
     assert client.txn([("create", "/p/i/apis/a", b"{}"), ("create", "/p/i/apis/b", b"{}", True)]) == 42
     assert etcd.reads == 1  # the transaction that reads is refused once, then each key is read
     assert etcd.ranges == [(b"/p/i/apis/a", 0), (b"/p/i/apis/b", 50)]  # at the revision of the first
+
+
+class StrictEtcd(OverQuotaEtcd):
+    """A full etcd that still answers read-only transactions, but, like etcd, refuses one of
+    more than --max-txn-ops (128) operations."""
+
+    def get_many(self, keys):
+        self.reads += 1
+        if len(keys) > 128:
+            raise _Refusal("INVALID_ARGUMENT", "etcdserver: too many operations in txn request")
+        return [self.store.get(k if isinstance(k, bytes) else k.encode()) for k in keys]
+
+
+def test_a_full_transaction_is_read_back_within_etcds_operation_limit():
+    """128 creates and the lock key are 129 reads: more than one transaction may hold, so they
+    are read one by one, and the commit is still recognised."""
+    client = EtcdClient(["http://127.0.0.1:%d" % closed_port()], timeout=0.05, library="pyetcd")
+    etcd = StrictEtcd()
+    etcd.store[b"/p/i/lock"] = (b"this-host", 1, 1)
+    lock = SimpleNamespace(key=b"/p/i/lock", revision=1)
+    client._client = lambda idx: etcd
+    ops = [("create", "/p/i/apis/a%03d" % i, b"{}", i > 0) for i in range(128)]
+    assert client.txn(ops, lock=lock) == 42
+    assert etcd.reads == 0 and len(etcd.ranges) == 129  # each key, then the lock key
