@@ -186,7 +186,7 @@ class EtcdSection:
                 ('no-op - ping <= %.1f s' % T_FLEET_NOOP_PING, d['noop_minus_ping'], T_FLEET_NOOP_PING, '%.2f s')):
             median = series.median
             entry = self.ctx.target(SECTION, 'etcd fleet %dx%d: %s' % (d['instances'], d['routes'], what),
-                                    series.head, median, series.head <= limit)
+                                    series.head, median, series.head <= limit, samples=series, limit=limit)
             rows.append([what, fmt % series.head, fmt % median, verdict(entry['met'])])
         print()
         print(render(['target', 'measured (%s)' % STAT['name'], 'median', 'verdict'], rows,
@@ -364,26 +364,30 @@ class EtcdSection:
             L = d['libs']
             for lib in self.libs:
                 s = L[lib]
+                # per round: the module run against the ping playbook of the same repetition
                 checks.append((n, lib, 'no-op - ping <= %.1f s' % T_NOOP_PING, s['noop'].head - ping.head,
-                               s['noop'].median - ping.median, T_NOOP_PING, '%.2f s'))
+                               s['noop'].median - ping.median, T_NOOP_PING, '%.2f s',
+                               [noop - p for noop, p in zip(s['noop'], ping)]))
                 if lib == 'pyetcd':
                     checks.append((n, lib, '(cold - ping) / raw txn128 process <= %.1fx' % T_RAW_RATIO,
                                    s['ratio_beyond_ping'].head,
-                                   (s['cold'].median - ping.median) / s['raw_process'].median, T_RAW_RATIO, '%.2fx'))
+                                   (s['cold'].median - ping.median) / s['raw_process'].median, T_RAW_RATIO, '%.2fx',
+                                   list(s['ratio_beyond_ping'])))
                 if n == RSS_SIZE:
                     rss = max(s['module_rss_cold_kb'].head or 0, s['module_rss_noop_kb'].head or 0) / 1024.0
                     raw_rss = (s['raw_rss_kb'].head or 0) / 1024.0
                     if rss and raw_rss:
                         checks.append((n, lib, 'peak RSS module / raw txn128 client <= 1 (%.0f vs %.0f MB)'
-                                       % (rss, raw_rss), rss / raw_rss, rss / raw_rss, 1.0, '%.2fx'))
+                                       % (rss, raw_rss), rss / raw_rss, rss / raw_rss, 1.0, '%.2fx', None))
             if n == RSS_SIZE and 'pyetcd' in L and 'etcd3' in L:
                 checks.append((n, 'etcd3', 'cold - ping, etcd3 / pyetcd <= %.1fx' % T_ETCD3_RATIO,
                                L['etcd3']['cold_minus_ping'].head / L['pyetcd']['cold_minus_ping'].head,
                                (L['etcd3']['cold'].median - ping.median) / (L['pyetcd']['cold'].median - ping.median),
-                               T_ETCD3_RATIO, '%.2fx'))
-        for n, lib, what, value, median, limit, fmt in checks:
+                               T_ETCD3_RATIO, '%.2fx',
+                               [(c3 - p) / (c1 - p) for c3, c1, p in zip(L['etcd3']['cold'], L['pyetcd']['cold'], ping)]))
+        for n, lib, what, value, median, limit, fmt, samples in checks:
             entry = self.ctx.target(SECTION, '%d routes: %s' % (n, what), value, median, value <= limit,
-                                    routes=n, library=lib, limit=limit)
+                                    samples=samples, limit=limit, routes=n, library=lib)
             rows.append(['%d' % n, lib, what, fmt % value, fmt % median, verdict(entry['met'])])
         print()
         print(render(['routes', 'library', 'target', 'measured (%s)' % STAT['name'], 'median', 'verdict'], rows,

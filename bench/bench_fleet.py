@@ -224,24 +224,29 @@ class FleetSection:
             wall, wall_med = f['wall'].head, f['wall'].median
             ideal = n * lat / c + empty.head
             ideal_med = n * lat / c + empty.median
-            checks = [('fleet form c=%d: wall <= %.0f s' % (c, T_FLEET_S), wall, wall_med, wall <= T_FLEET_S, '%.2f s')]
+            # (what, headline, median, met, format, limit, at least, the figure of every round or None)
+            checks = [('fleet form c=%d: wall <= %.0f s' % (c, T_FLEET_S), wall, wall_med, wall <= T_FLEET_S, '%.2f s',
+                       T_FLEET_S, False, list(f['wall']))]
             if d['uri_1000']:
                 speedup = d['uri_1000'].head / wall
                 uri_med = empty.median + (d['uri'].median - empty.median) / d['uri_instances'] * n
                 checks.append(('fleet form c=%d: uri loop / fleet >= %.0fx' % (c, T_FLEET_VS_URI), speedup,
-                               uri_med / wall_med, speedup >= T_FLEET_VS_URI, '%.0fx'))
+                               uri_med / wall_med, speedup >= T_FLEET_VS_URI, '%.0fx', T_FLEET_VS_URI, True, None))
             checks.append(('fleet form c=%d: fleet / ideal <= %.0fx' % (c, T_FLEET_VS_IDEAL), wall / ideal,
-                           wall_med / ideal_med, wall / ideal <= T_FLEET_VS_IDEAL, '%.2fx'))
+                           wall_med / ideal_med, wall / ideal <= T_FLEET_VS_IDEAL, '%.2fx', T_FLEET_VS_IDEAL, False,
+                           [w / (n * lat / c + e) for w, e in zip(f['wall'], empty)]))
             m = d['module'][c]
             if m['wall']:
                 alone = n * lat / c
                 checks.append(('module process c=%d / its ideal (%.2f s) <= %.1fx' % (c, alone, T_MODULE_VS_IDEAL),
                                m['wall'].head / alone, m['wall'].median / alone,
-                               m['wall'].head / alone <= T_MODULE_VS_IDEAL, '%.2fx'))
-            for what, value, median, ok, fmt in checks:
+                               m['wall'].head / alone <= T_MODULE_VS_IDEAL, '%.2fx', T_MODULE_VS_IDEAL, False,
+                               [w / alone for w in m['wall']]))
+            for what, value, median, ok, fmt, limit, at_least, samples in checks:
                 rows.append([what, fmt % value, fmt % median, verdict(ok)])
                 # the targets are for 1,000 instances: other sizes are shown, not judged
-                self.ctx.target(SECTION, what, value, median, ok if n == 1000 else None, concurrency=c)
+                self.ctx.target(SECTION, what, value, median, ok if n == 1000 else None, samples=samples, limit=limit,
+                                at_least=at_least, concurrency=c)
         print()
         print(render(['target (%d instances)' % n, 'measured (%s)' % STAT['name'], 'median', 'verdict'], rows,
                      title='Targets (fleet)%s' % ('' if n == 1000 else ': the targets are for 1,000 instances'),

@@ -266,7 +266,8 @@ class RoleSection:
         for what, series, bound in checks:
             ok = series.head <= bound
             rows.append([what, ratio(series), '%.2fx' % series.median, verdict(ok)])
-            self.ctx.target(SECTION, what, series.head, series.median, ok if n == 1000 else None)
+            self.ctx.target(SECTION, what, series.head, series.median, ok if n == 1000 else None,
+                            samples=series, limit=bound)
         print()
         print(render(['target (%d instances)' % n, 'measured (%s, min-max)' % STAT['name'], 'median', 'verdict'], rows,
                      title='Targets (role)%s' % ('' if n == 1000 else ': the targets are for 1,000 instances'),

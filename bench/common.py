@@ -137,6 +137,33 @@ def verdict(ok):
     return 'MET' if ok else 'NOT MET'
 
 
+def against_rounds(samples, limit, at_least=False):
+    """How the rounds of one target stand against its ``limit`` (a target is met at or below it,
+    or at or above it with ``at_least``): how many rounds meet it, and whether the figure is
+    settled, that is whether the spread of the rounds (max - min) is smaller than the gap
+    between their median and the limit. A figure that is not settled needs more rounds before
+    its verdict says anything; one round settles nothing."""
+    samples = [float(v) for v in samples if v is not None]
+    if not samples:
+        return None
+    median = statistics.median(samples)
+    spread = max(samples) - min(samples)
+    gap = abs(median - limit)
+    return OrderedDict(rounds=len(samples),
+                       rounds_met=sum(1 for v in samples if (v >= limit if at_least else v <= limit)),
+                       spread=spread, gap=gap, settled=len(samples) > 1 and spread < gap)
+
+
+def settled_text(entry):
+    """'3 of 3 rounds; spread 0.12 < gap 0.40: settled' for a target entry of Context.target."""
+    rounds = entry.get('rounds')
+    if not rounds:
+        return 'no per-round figures'
+    return '%d of %d rounds; spread %.2f %s gap %.2f: %s' % (
+        rounds['rounds_met'], rounds['rounds'], rounds['spread'], '<' if rounds['settled'] else '>=', rounds['gap'],
+        'settled' if rounds['settled'] else 'not settled, more rounds needed')
+
+
 # ----------------------------------------------------------------------------- the bench
 
 
@@ -272,9 +299,14 @@ class Context:
 
     # -- targets -----------------------------------------------------------------------------
 
-    def target(self, section, what, value, median, ok, **extra):
-        """Record one target of ``section`` (``ok``: True, False, or None when not evaluated)."""
+    def target(self, section, what, value, median, ok, samples=None, limit=None, at_least=False, **extra):
+        """Record one target of ``section`` (``ok``: True, False, or None when not evaluated).
+        ``samples``: the figure of every round (repetition), to say how many rounds meet
+        ``limit`` and whether the spread of the rounds is smaller than their gap to it."""
         entry = dict(extra, section=section, target=what, value=value, median=median, met=ok, stat=STAT['name'])
+        if samples is not None and limit is not None:
+            entry['limit'] = limit
+            entry['rounds'] = against_rounds(samples, limit, at_least)
         self.report.setdefault('targets', []).append(entry)
         if ok is False:
             self.missed.append(section)

@@ -30,7 +30,8 @@ import sys
 import time
 from pathlib import Path
 
-from common import BENCH_DIR, LAST_RELEASE_REF, LIBRARIES, REPO, STAT, BenchError, Context, int_list, jsonable, render
+from common import (BENCH_DIR, LAST_RELEASE_REF, LIBRARIES, REPO, STAT, BenchError, Context, int_list, jsonable, render,
+                    settled_text, verdict)
 
 SHARED_QUICK = {'sizes': [1000], 'repeat': 1, 'concurrency': [16]}
 # --report: the before/after tables of the performance targets, in one run (best of 2), against the
@@ -181,10 +182,19 @@ def measure(args, argv, sections):
         print('\nload average at end: %s; benchmark took %s' % (env['load average at end'], env['duration']))
         evaluated = [t for t in ctx.report.get('targets', []) if t['met'] is not None]
         if evaluated:
+            # Whether each verdict holds in every round, and whether the rounds were enough: a
+            # figure whose spread is not smaller than its gap to the target is not settled.
+            print()
+            print(render(['section', 'target', 'verdict', 'rounds meeting it; spread of the rounds vs gap of their median'],
+                         [[t['section'], '%s%s' % (t.get('library', '') and t['library'] + ': ', t['target']),
+                           verdict(t['met']), settled_text(t)] for t in evaluated],
+                         title='Targets, round by round', left=(0, 1, 3)))
             missed = [t for t in evaluated if not t['met']]
             not_met = '; '.join('%s%s' % (t.get('library', '') and t['library'] + ': ', t['target']) for t in missed)
-            print('targets: %d of %d met%s'
-                  % (len(evaluated) - len(missed), len(evaluated), '; NOT met: ' + not_met if missed else ''))
+            settled = sum(1 for t in evaluated if (t.get('rounds') or {}).get('settled'))
+            print('targets: %d of %d met%s; %d of %d settled (spread of the rounds smaller than their gap to the target)'
+                  % (len(evaluated) - len(missed), len(evaluated), '; NOT met: ' + not_met if missed else '',
+                     settled, len(evaluated)))
         if args.json:
             Path(args.json).parent.mkdir(parents=True, exist_ok=True)
             with open(args.json, 'w') as handle:
