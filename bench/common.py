@@ -159,7 +159,7 @@ def settled_text(entry):
     rounds = entry.get('rounds')
     if not rounds:
         return 'no per-round figures'
-    return '%d of %d rounds; spread %.2f %s gap %.2f: %s' % (
+    return '%d of %d rounds; spread %.3f %s gap %.3f: %s' % (
         rounds['rounds_met'], rounds['rounds'], rounds['spread'], '<' if rounds['settled'] else '>=', rounds['gap'],
         'settled' if rounds['settled'] else 'not settled, more rounds needed')
 
