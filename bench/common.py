@@ -304,9 +304,10 @@ class Context:
         ``samples``: the figure of every round (repetition), to say how many rounds meet
         ``limit`` and whether the spread of the rounds is smaller than their gap to it."""
         entry = dict(extra, section=section, target=what, value=value, median=median, met=ok, stat=STAT['name'])
-        if samples is not None and limit is not None:
+        if limit is not None:
             entry['limit'] = limit
-            entry['rounds'] = against_rounds(samples, limit, at_least)
+            if samples is not None:
+                entry['rounds'] = against_rounds(samples, limit, at_least)
         self.report.setdefault('targets', []).append(entry)
         if ok is False:
             self.missed.append(section)
