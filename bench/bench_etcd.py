@@ -120,12 +120,13 @@ def _measure(trees, endpoint, library, case, routes, instances, rounds):
     order turning from round to round), so that a machine that drifts, or an etcd that holds more
     keys with every case, weighs on every tree alike: measured one after the other, two runs of
     the same engine differed by a quarter here."""
+    tree_of = dict(trees, raw=trees[-1][1])  # the raw client runs from the current tree
     names = ['raw'] + [name for name, _tree in trees]
     best = dict((name, None) for name in names)
     for n in range(rounds):
         shift = n % len(names)
         for name in names[shift:] + names[:shift]:
-            tree = trees[-1][1] if name == 'raw' else dict(trees)[name]
+            tree = tree_of[name]
             label = 'raw' if name == 'raw' else 'c%s-%s' % (name, case)
             best[name] = _best(best[name], _measure_once(tree, endpoint, library, '%s-%d-%d-r%d'
                                                          % (label, instances, routes, n), routes, instances))

@@ -186,11 +186,10 @@ def measure(args, argv, sections):
             # figure whose spread is not smaller than its gap to the target is not settled.
             print()
             print(render(['section', 'target', 'verdict', 'rounds meeting it; spread of the rounds vs gap of their median'],
-                         [[t['section'], '%s%s' % (t.get('library', '') and t['library'] + ': ', t['target']),
-                           verdict(t['met']), settled_text(t)] for t in evaluated],
+                         [[t['section'], target_name(t), verdict(t['met']), settled_text(t)] for t in evaluated],
                          title='Targets, round by round', left=(0, 1, 3)))
             missed = [t for t in evaluated if not t['met']]
-            not_met = '; '.join('%s%s' % (t.get('library', '') and t['library'] + ': ', t['target']) for t in missed)
+            not_met = '; '.join(target_name(t) for t in missed)
             settled = sum(1 for t in evaluated if (t.get('rounds') or {}).get('settled'))
             print('targets: %d of %d met%s; %d of %d settled (spread of the rounds smaller than their gap to the target)'
                   % (len(evaluated) - len(missed), len(evaluated), '; NOT met: ' + not_met if missed else '',
@@ -204,6 +203,11 @@ def measure(args, argv, sections):
     finally:
         ctx.close(failed)
     return 0
+
+
+def target_name(entry):
+    """'pyetcd: 10000 routes: ...', the target of an entry of Context.target with its library, if any."""
+    return '%s%s' % (entry.get('library', '') and entry['library'] + ': ', entry['target'])
 
 
 def stop_on_sigterm(signum, frame):
