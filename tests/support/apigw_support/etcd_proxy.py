@@ -4,27 +4,36 @@
 
 # This file is private to this collection: its API may change without notice.
 
-"""A gRPC proxy in front of a real etcd that makes another writer win every race, on demand.
+"""gRPC proxies in front of a real etcd, for what a single local member cannot show.
 
-A test that needs "someone else keeps changing these keys" cannot rely on a second writer
-racing the code under test: on a busy machine the racer loses the CPU for a whole sync and
-the sync goes through. This proxy makes the race deterministic instead. It forwards every
-call of the etcd v3 API unchanged (bytes in, bytes out, status codes passed back), except
-that a ``Txn`` that writes one of the ``contested`` keys is preceded by a write of those keys
-straight to etcd, outside the proxy. Every guarded transaction on them therefore fails its
-compare, however fast or slow the machine, and a retry or re-plan meets the same fate.
+``ForwardingProxy`` forwards every call of the etcd v3 API unchanged (bytes in, bytes out,
+status codes passed back) and counts the calls per method. On top of it:
+
+- ``ContestingProxy`` makes another writer win every race, on demand. A test that needs
+  "someone else keeps changing these keys" cannot rely on a second writer racing the code
+  under test: on a busy machine the racer loses the CPU for a whole sync and the sync goes
+  through. This proxy makes the race deterministic instead: a ``Txn`` that writes one of the
+  ``contested`` keys is preceded by a write of those keys straight to etcd, outside the proxy.
+  Every guarded transaction on them therefore fails its compare, however fast or slow the
+  machine, and a retry or re-plan meets the same fate.
+- ``DelayingProxy`` puts a network between the client and etcd: every unary call waits
+  ``rtt`` seconds before it is forwarded (calls in flight wait side by side, as on a link).
+  Streams (watches, lease keep-alives) are forwarded without delay.
 
     with ContestingProxy(etcd.endpoints[0], contested_keys) as proxy:
         ...  # give the code under test proxy.endpoint
     proxy.interventions  # how many transactions it got in front of
+    proxy.calls          # {method name: calls forwarded}, e.g. {'Txn': 80, 'Range': 2}
 
-It listens on 127.0.0.1, on a port it picks, and is stopped when its block ends.
+Each listens on 127.0.0.1, on a port it picks, and is stopped when its block ends.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import threading
+import time
+from collections import Counter
 from concurrent import futures
 
 import grpc
@@ -36,20 +45,20 @@ _STREAMING = frozenset(['/etcdserverpb.Watch/Watch', '/etcdserverpb.Lease/LeaseK
 _FORWARD_TIMEOUT = 30.0
 
 
-class ContestingProxy(object):
+class ForwardingProxy(object):
     """See the module docstring. ``upstream``: ``http://host:port`` of the real etcd."""
 
-    def __init__(self, upstream, contested_keys):
+    def __init__(self, upstream, workers=16):
         self._target = upstream.split('//', 1)[-1]
-        self._contested = frozenset(k.encode('utf-8') for k in contested_keys)
+        self._workers = workers  # calls served at once; an open stream holds one
         self._lock = threading.Lock()
-        self.interventions = 0
+        self.calls = Counter()
         self._channel = self._server = None
         self.endpoint = None
 
     def __enter__(self):
         self._channel = grpc.insecure_channel(self._target)
-        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
+        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=self._workers))
         self._server.add_generic_rpc_handlers([_Handler(self)])
         port = self._server.add_insecure_port('127.0.0.1:0')
         self._server.start()
@@ -60,9 +69,13 @@ class ContestingProxy(object):
         self._server.stop(grace=None).wait(10)
         self._channel.close()
 
+    def before_unary(self, method, request):
+        """Called before a unary call is forwarded, with its serialized request."""
+
     def forward_unary(self, method, request, context):
-        if method == _TXN:
-            self._contest(request)
+        with self._lock:
+            self.calls[method.rsplit('/', 1)[-1]] += 1
+        self.before_unary(method, request)
         call = self._channel.unary_unary(method)
         try:
             return call(request, metadata=context.invocation_metadata(), timeout=_timeout(context))
@@ -70,12 +83,39 @@ class ContestingProxy(object):
             context.abort(exc.code(), exc.details())
 
     def forward_stream(self, method, requests, context):
+        with self._lock:
+            self.calls[method.rsplit('/', 1)[-1]] += 1
         call = self._channel.stream_stream(method)
         try:
             yield from call(requests, metadata=context.invocation_metadata())
         except grpc.RpcError as exc:
             if exc.code() != grpc.StatusCode.CANCELLED:
                 context.abort(exc.code(), exc.details())
+
+
+class DelayingProxy(ForwardingProxy):
+    """See the module docstring: every unary call waits ``rtt`` seconds."""
+
+    def __init__(self, upstream, rtt, workers=128):
+        super(DelayingProxy, self).__init__(upstream, workers)
+        self.rtt = rtt
+
+    def before_unary(self, method, request):
+        if self.rtt:
+            time.sleep(self.rtt)
+
+
+class ContestingProxy(ForwardingProxy):
+    """See the module docstring."""
+
+    def __init__(self, upstream, contested_keys):
+        super(ContestingProxy, self).__init__(upstream)
+        self._contested = frozenset(k.encode('utf-8') for k in contested_keys)
+        self.interventions = 0
+
+    def before_unary(self, method, request):
+        if method == _TXN:
+            self._contest(request)
 
     def _contest(self, raw_request):
         """Write the contested keys this transaction writes, before it reaches etcd."""
