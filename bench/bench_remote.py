@@ -13,7 +13,8 @@ flight side by side. For each delay, one sync of ``--remote-size`` routes (datag
 - ``raw``: the client library alone writing the route records in transactions of 128, one
   after the other (what a plain script does);
 - ``engine``: the module's etcd engine without Ansible (a worker process per run), cold into
-  an empty prefix and as a no-op, with 1 and with 4 transactions in flight (4 is the module's);
+  an empty prefix with 1, with 4 and with the module's own number of transactions in flight
+  (``etcd/_sync.TXNS_IN_FLIGHT``), and as a no-op;
 - ``playbook``: the module through ansible-playbook, cold and no-op, minus the ping playbook.
 
 The proxy counts the calls of every run: the round trips a sync pays. Key counts are checked
@@ -39,12 +40,13 @@ ORDER = 40
 QUICK = {'remote_size': 1000, 'remote_rtts': [0, 5]}
 
 PREFIX = '/bench-remote'
-IN_FLIGHT = (1, 4)
+# Transactions in flight measured beside the module's own number (0 in the worker's --in-flight).
+OTHER_IN_FLIGHT = (1, 4)
 
 
 def add_arguments(parser):
     parser.add_argument('--remote-size', type=int, default=10000, help='section remote: routes of the sync')
-    parser.add_argument('--remote-rtts', type=int_list, default=[0, 5, 20], metavar='MS,MS',
+    parser.add_argument('--remote-rtts', type=int_list, default=[0, 5, 20, 50], metavar='MS,MS',
                         help='section remote: round-trip times to put in front of etcd, in milliseconds')
 
 
@@ -55,7 +57,7 @@ def _worker(argv):
     p.add_argument('--endpoint', required=True)
     p.add_argument('--src', required=True)
     p.add_argument('--what', choices=('raw', 'cold', 'noop'), required=True)
-    p.add_argument('--in-flight', type=int, default=4)
+    p.add_argument('--in-flight', type=int, default=0, help="0: the module's own number")
     p.add_argument('--collections', required=True, help='the directory holding ansible_collections/')
     args = p.parse_args(argv)
     sys.path.insert(0, args.collections)
@@ -79,9 +81,10 @@ def _worker(argv):
         outcome = {'created': len(pairs)}
     else:
         client = import_module_utils('etcd._client').EtcdClient([args.endpoint], library='pyetcd', timeout=30)
-        sync = import_module_utils('etcd._sync').sync
-        result = sync(client, INSTANCE, desired, key_prefix=PREFIX, txns_in_flight=args.in_flight)
-        outcome = {'created': len(result['created']), 'unchanged': result['unchanged']}
+        engine = import_module_utils('etcd._sync')
+        in_flight = args.in_flight or engine.TXNS_IN_FLIGHT
+        result = engine.sync(client, INSTANCE, desired, key_prefix=PREFIX, txns_in_flight=in_flight)
+        outcome = {'created': len(result['created']), 'unchanged': result['unchanged'], 'in_flight': in_flight}
     outcome['seconds'] = time.perf_counter() - start
     print(json.dumps(outcome))
     return 0
@@ -99,7 +102,7 @@ class RemoteSection:
         self.size = ctx.args.remote_size
         self.src = ctx.workdir / ('remote-%d.json' % self.size)
 
-    def worker(self, proxy, what, in_flight=4):
+    def worker(self, proxy, what, in_flight=0):
         cmd = [sys.executable, os.path.abspath(__file__), '--worker', '--endpoint', proxy.endpoint,
                '--src', str(self.src), '--what', what, '--in-flight', str(in_flight),
                '--collections', str(self.ctx.collections)]
@@ -132,7 +135,7 @@ class RemoteSection:
                                  % (case, outcome['created'], stored, self.size))
         elif outcome.get('unchanged') != self.size or outcome['created']:
             raise BenchError('%s: not a no-op: %r' % (case, outcome))
-        return seconds, calls
+        return seconds, calls, outcome
 
     def run(self):
         from apigw_support.etcd_proxy import DelayingProxy  # after common put tests/support on sys.path
@@ -140,48 +143,52 @@ class RemoteSection:
         self.src.write_text(json.dumps(datagen.page(datagen.generate(self.size))), encoding='utf-8')
         print('\n== Section remote: etcd behind a delaying proxy, %d routes, pyetcd (best of %d; seconds)'
               % (self.size, args.repeat))
-        rows, data = [], []
+        rows, data, default = [], [], None
         with etcd_server(self.ctx.workdir / 'etcd-remote') as cluster:
             for rtt in args.remote_rtts:
                 with DelayingProxy(cluster.endpoints[0], rtt / 1000.0) as proxy:
-                    figures, calls = self.one_rtt(cluster, proxy, rtt)
-                data.append({'rtt_ms': rtt, 'figures': dict((k, v.summary()) for k, v in figures.items()),
-                             'calls': calls})
+                    figures, calls, default = self.one_rtt(cluster, proxy, rtt)
+                data.append({'rtt_ms': rtt, 'module_in_flight': default, 'calls': calls,
+                             'figures': dict((k, v.summary()) for k, v in figures.items())})
                 rows.append(['%d ms' % rtt] + [figures[k].fmt() for k in (
-                    'raw', 'cold-1', 'cold-4', 'noop-4', 'playbook-cold', 'playbook-noop')] + [
-                    _calls_text(calls['raw']), _calls_text(calls['cold-4']), _calls_text(calls['noop-4'])])
-        print(render(['round trip', 'raw, txns one by one', 'engine cold, 1 in flight', 'engine cold, 4 in flight',
-                      'engine no-op', 'playbook cold - ping', 'playbook no-op - ping', 'calls raw',
-                      'calls cold', 'calls no-op'], rows))
+                    ['raw'] + ['cold-%d' % n for n in OTHER_IN_FLIGHT] + ['cold', 'noop', 'playbook-cold',
+                                                                          'playbook-noop'])] + [
+                    _calls_text(calls['raw']), _calls_text(calls['cold']), _calls_text(calls['noop'])])
+        print(render(['round trip', 'raw, txns one by one'] + ['engine cold, %d in flight' % n for n in OTHER_IN_FLIGHT]
+                     + ["engine cold, the module's %d" % default, 'engine no-op', 'playbook cold - ping',
+                        'playbook no-op - ping', 'calls raw', 'calls cold', 'calls no-op'], rows))
         print('calls: unary calls through the proxy, each one round trip (streams are not delayed)')
         for entry in data:
             calls = entry['calls']
-            for phase, engine in (('cold', 'cold-4'), ('noop', 'noop-4')):
-                same = calls['playbook-' + phase] == calls[engine]
+            for phase in ('cold', 'noop'):
+                same = calls['playbook-' + phase] == calls[phase]
                 print('%d ms: the playbook %s made %s' % (
                     entry['rtt_ms'], 'no-op' if phase == 'noop' else phase,
                     'the same calls as the engine' if same else _calls_text(calls['playbook-' + phase])))
         self.ctx.report[SECTION] = {'routes': self.size, 'rtts': data}
 
     def one_rtt(self, cluster, proxy, rtt):
-        names = ['raw', 'cold-1', 'cold-4', 'noop-4', 'playbook-cold', 'playbook-noop']
+        names = ['raw'] + ['cold-%d' % n for n in OTHER_IN_FLIGHT] + ['cold', 'noop', 'playbook-cold', 'playbook-noop']
         figures = dict((name, Series()) for name in names)
-        calls = {}
+        calls, default = {}, None
         for rep in range(self.ctx.args.repeat):
             log('remote: %d ms, round %d' % (rtt, rep + 1))
             ping = self.ctx.ping_playbook('remote-%d-r%d' % (rtt, rep))
-            cases = [
-                ('raw', True, lambda: _timed(self.worker(proxy, 'raw'))),
-                ('cold-1', True, lambda: _timed(self.worker(proxy, 'cold', in_flight=1))),
-                ('cold-4', True, lambda: _timed(self.worker(proxy, 'cold', in_flight=4))),
-                ('noop-4', False, lambda: _timed(self.worker(proxy, 'noop', in_flight=4))),
+            cases = [('raw', True, lambda: _timed(self.worker(proxy, 'raw')))]
+            cases += [('cold-%d' % n, True, lambda n=n: _timed(self.worker(proxy, 'cold', in_flight=n)))
+                      for n in OTHER_IN_FLIGHT]
+            cases += [
+                ('cold', True, lambda: _timed(self.worker(proxy, 'cold'))),
+                ('noop', False, lambda: _timed(self.worker(proxy, 'noop'))),
                 ('playbook-cold', True, lambda: self.playbook(proxy, 'remote-cold-%d-r%d' % (rtt, rep))),
                 ('playbook-noop', False, lambda: self.playbook(proxy, 'remote-noop-%d-r%d' % (rtt, rep))),
             ]
             for name, cold, fn in cases:
-                seconds, calls[name] = self.measured(cluster, proxy, name, fn, cold)
+                seconds, calls[name], outcome = self.measured(cluster, proxy, name, fn, cold)
                 figures[name].append(seconds - ping if name.startswith('playbook') else seconds)
-        return figures, calls
+                if name == 'cold':
+                    default = outcome['in_flight']
+        return figures, calls, default
 
 
 def _timed(outcome):
