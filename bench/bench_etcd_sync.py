@@ -58,20 +58,22 @@ def run(ctx):
     return EtcdSection(ctx).run()
 
 
+def sync_play(lib, src, prefix, endpoint):
+    """One play with one etcd-mode sync of ``src`` (task name ``sync``), for ansible-playbook."""
+    return [{'name': 'sync', 'hosts': 'localhost', 'gather_facts': False, 'tasks': [{
+        'name': 'sync', MODULE: {
+            'mode': 'etcd', 'instance_id': INSTANCE, 'src': str(src), 'key_prefix': prefix,
+            'etcd_endpoints': [endpoint], 'etcd_library': lib}}]}]
+
+
 class EtcdSection:
     def __init__(self, ctx):
         self.ctx = ctx
         self.args = ctx.args
         self.libs = self.args.libraries
 
-    def sync_play(self, lib, src, prefix, endpoint):
-        return [{'name': 'sync', 'hosts': 'localhost', 'gather_facts': False, 'tasks': [{
-            'name': 'sync', MODULE: {
-                'mode': 'etcd', 'instance_id': INSTANCE, 'src': str(src), 'key_prefix': prefix,
-                'etcd_endpoints': [endpoint], 'etcd_library': lib}}]}]
-
     def sync(self, lib, src, prefix, endpoint, label, expect, n, instrument=False):
-        run = self.ctx.playbook(self.sync_play(lib, src, prefix, endpoint), label, instrument=instrument)
+        run = self.ctx.playbook(sync_play(lib, src, prefix, endpoint), label, instrument=instrument)
         result = run.task('sync')
         if expect == 'cold':
             ok = result.changed and len(result['created']) == n and not result['updated'] and not result['deleted']

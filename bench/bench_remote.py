@@ -31,7 +31,8 @@ import sys
 import time
 
 import datagen
-from common import INSTANCE, MODULE, BenchError, Series, etcd_server, int_list, key_count, log, render, wipe
+from bench_etcd_sync import sync_play
+from common import INSTANCE, BenchError, Series, etcd_server, int_list, key_count, log, render, wipe
 
 SECTION = 'remote'
 HELP = 'etcd behind a link with a round-trip time (a delaying proxy): syncs and their round trips'
@@ -113,11 +114,7 @@ class RemoteSection:
         return json.loads(proc.stdout.strip().splitlines()[-1])
 
     def playbook(self, proxy, label):
-        play = {'name': 'sync', 'hosts': 'localhost', 'gather_facts': False, 'tasks': [{
-            'name': 'sync', MODULE: {'mode': 'etcd', 'instance_id': INSTANCE, 'src': str(self.src),
-                                     'key_prefix': PREFIX, 'etcd_endpoints': [proxy.endpoint],
-                                     'etcd_library': 'pyetcd'}}]}
-        run = self.ctx.playbook([play], label)
+        run = self.ctx.playbook(sync_play('pyetcd', self.src, PREFIX, proxy.endpoint), label)
         result = run.task('sync')
         return run.duration, {'created': len(result['created']), 'unchanged': result['unchanged']}
 

@@ -72,9 +72,12 @@ class ForwardingProxy(object):
     def before_unary(self, method, request):
         """Called before a unary call is forwarded, with its serialized request."""
 
-    def forward_unary(self, method, request, context):
+    def _count(self, method):
         with self._lock:
             self.calls[method.rsplit('/', 1)[-1]] += 1
+
+    def forward_unary(self, method, request, context):
+        self._count(method)
         self.before_unary(method, request)
         call = self._channel.unary_unary(method)
         try:
@@ -83,8 +86,7 @@ class ForwardingProxy(object):
             context.abort(exc.code(), exc.details())
 
     def forward_stream(self, method, requests, context):
-        with self._lock:
-            self.calls[method.rsplit('/', 1)[-1]] += 1
+        self._count(method)
         call = self._channel.stream_stream(method)
         try:
             yield from call(requests, metadata=context.invocation_metadata())
